@@ -1,0 +1,1 @@
+"""machimori: shared contracts, the command line and the demo orchestration."""

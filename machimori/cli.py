@@ -1,0 +1,45 @@
+"""The `machimori` command: one entry point, a sub-command per area.
+
+Each area registers its own sub-commands (``register(subparsers)``) so that this file only lists
+them; heavy imports happen inside the command functions, so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# (module, ...) — each module defines register(subparsers). Add one line per area.
+COMMAND_MODULES = [
+    "machimori.demo",
+    "gateway.cli",
+    "collector.cli",
+    "sim.cli",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="machimori",
+        description="まちもり machimori — heat, watch and local-resource services for a town.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        rc = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""MQTT topic tree and payload validation (docs/protocol.md describes both).
+
+Topics:
+    machimori/v1/gw/<gw>/status            retained, QoS 1 (also the Last Will, state "offline")
+    machimori/v1/gw/<gw>/summary/<kind>    QoS 1, one per device and window
+    machimori/v1/gw/<gw>/event/<kind>      QoS 1
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import fastjsonschema
+
+PREFIX = "machimori/v1/gw"
+QOS = 1
+GW_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+SCHEMAS = {
+    "summary": "summary-1.json",
+    "event": "event-1.json",
+    "status": "status-1.json",
+}
+SCHEMA_IDS = {"summary": "machimori/summary/1", "event": "machimori/event/1",
+              "status": "machimori/status/1"}
+
+
+class ContractError(ValueError):
+    """A payload or topic that does not follow the protocol; the message says why."""
+
+
+def status_topic(gw: str) -> str:
+    return f"{PREFIX}/{gw}/status"
+
+
+def summary_topic(gw: str, kind: str) -> str:
+    return f"{PREFIX}/{gw}/summary/{kind}"
+
+
+def event_topic(gw: str, kind: str) -> str:
+    return f"{PREFIX}/{gw}/event/{kind}"
+
+
+def subscription(shared_group: str | None = None) -> str:
+    """The topic filter a collector subscribes to (optionally as an MQTT 5 shared subscription)."""
+    base = f"{PREFIX}/+/#"
+    return f"$share/{shared_group}/{base}" if shared_group else base
+
+
+def event_id(gw: str, seq: int) -> str:
+    """Globally unique, idempotency key: gateway id and its monotonic sequence number."""
+    return f"{gw}:{seq}"
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    gw: str
+    message: str  # "status" | "summary" | "event"
+    kind: str | None
+
+
+def parse_topic(topic: str) -> TopicInfo:
+    parts = topic.split("/")
+    if len(parts) < 5 or "/".join(parts[:3]) != PREFIX:
+        raise ContractError(f"topic {topic!r} is not under {PREFIX}/")
+    gw, message = parts[3], parts[4]
+    if not GW_ID_RE.match(gw):
+        raise ContractError(f"topic {topic!r}: gateway id {gw!r} is invalid")
+    if message == "status" and len(parts) == 5:
+        return TopicInfo(gw, "status", None)
+    if message in ("summary", "event") and len(parts) == 6 and parts[5]:
+        return TopicInfo(gw, message, parts[5])
+    raise ContractError(f"topic {topic!r}: expected status, summary/<kind> or event/<kind>")
+
+
+@cache
+def _validator(message: str) -> Any:
+    text = resources.files("machimori.contract").joinpath("schemas", SCHEMAS[message]).read_text()
+    return fastjsonschema.compile(json.loads(text))
+
+
+def schema_document(message: str) -> dict[str, Any]:
+    text = resources.files("machimori.contract").joinpath("schemas", SCHEMAS[message]).read_text()
+    return json.loads(text)
+
+
+def validate(message: str, payload: Any) -> None:
+    """Raise ContractError naming the first violation; return None when valid."""
+    try:
+        _validator(message)(payload)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        raise ContractError(f"{message}: {exc.message}") from None
+    if message in ("summary", "event") and payload["id"] != event_id(payload["gw"], payload["seq"]):
+        raise ContractError(f"{message}: id must be '<gw>:<seq>'")
+    if message == "summary" and payload["end"] < payload["start"]:
+        raise ContractError("summary: end is before start")
+
+
+def decode_message(topic: str, raw: bytes) -> tuple[TopicInfo, dict[str, Any]]:
+    """Topic + raw payload -> (topic info, validated payload). Raises ContractError."""
+    info = parse_topic(topic)
+    try:
+        payload = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ContractError(f"payload is not JSON: {exc}") from None
+    validate(info.message, payload)
+    if payload["gw"] != info.gw:
+        raise ContractError(f"payload gw {payload['gw']!r} does not match topic gw {info.gw!r}")
+    if info.kind is not None and payload["kind"] != info.kind:
+        raise ContractError(f"payload kind {payload['kind']!r} does not match topic {info.kind!r}")
+    return info, payload
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()

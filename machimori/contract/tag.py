@@ -1,0 +1,115 @@
+"""The wearable tag's advert (docs/tag-format.md): a rotating ephemeral id that only key holders resolve.
+
+Manufacturer-specific data, company id 0xFFFF (the Bluetooth SIG's id for tests and for products
+before an id is assigned), 13 bytes after the company id:
+
+    0      version (1)
+    1      K: the id rotates every 2**K seconds
+    2..9   EID = AES-128(key, b"MMEIDv1\\0" + counter as 8 bytes big-endian)[:8],
+           counter = floor(unix_time / 2**K)
+    10..12 flags, battery %, event counter, each XORed with
+           AES-128(key, b"MMDATv1\\0" + counter)[:3]  (so they cannot link two rotations)
+
+flags: bit 0 SOS pressed, bit 1 fall detected, bit 2 battery low.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+COMPANY_ID = 0xFFFF
+VERSION = 1
+LENGTH = 13
+FLAG_SOS = 0x01
+FLAG_FALL = 0x02
+FLAG_BATTERY_LOW = 0x04
+EID_PREFIX = b"MMEIDv1\x00"
+DATA_PREFIX = b"MMDATv1\x00"
+
+
+class TagFormatError(ValueError):
+    """Bytes that are not a machimori tag advert; the message says why."""
+
+
+def _aes(key: bytes, block: bytes) -> bytes:
+    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    return enc.update(block) + enc.finalize()
+
+
+def counter_at(unix_time: float, k: int) -> int:
+    return int(unix_time) >> k
+
+
+def eid(key: bytes, counter: int) -> bytes:
+    return _aes(key, EID_PREFIX + counter.to_bytes(8, "big"))[:8]
+
+
+def _mask(key: bytes, counter: int) -> bytes:
+    return _aes(key, DATA_PREFIX + counter.to_bytes(8, "big"))[:3]
+
+
+def encode(key: bytes, unix_time: float, k: int, flags: int, battery: int, events: int) -> bytes:
+    """The 13 bytes after the company id."""
+    if len(key) != 16:
+        raise ValueError("tag key must be 16 bytes")
+    if not 0 <= k <= 20:
+        raise ValueError("rotation exponent K must be 0..20")
+    c = counter_at(unix_time, k)
+    m = _mask(key, c)
+    tail = bytes([(flags & 0xFF) ^ m[0], (battery & 0xFF) ^ m[1], (events & 0xFF) ^ m[2]])
+    return bytes([VERSION, k]) + eid(key, c) + tail
+
+
+@dataclass(frozen=True)
+class TagReading:
+    tag: str
+    flags: int
+    battery: int
+    events: int
+    counter: int
+
+    @property
+    def sos(self) -> bool:
+        return bool(self.flags & FLAG_SOS)
+
+    @property
+    def fall(self) -> bool:
+        return bool(self.flags & FLAG_FALL)
+
+
+class TagResolver:
+    """Resolves EIDs to registered tags; caches each tag's EIDs for the counters around now."""
+
+    def __init__(self, keys: dict[str, bytes]):
+        self._keys = dict(keys)
+        self._table: dict[tuple[int, bytes], tuple[str, int]] = {}
+        self._window: tuple[int, int] | None = None
+
+    def _refresh(self, k: int, unix_time: float) -> None:
+        c = counter_at(unix_time, k)
+        if self._window == (k, c):
+            return
+        self._table = {}
+        for tag, key in self._keys.items():
+            for cc in (c - 1, c, c + 1):  # tolerate clock skew of one period either way
+                self._table[(k, eid(key, cc))] = (tag, cc)
+        self._window = (k, c)
+
+    def resolve(self, payload: bytes, unix_time: float) -> TagReading | None:
+        """None when the tag is not one of ours; TagFormatError when the bytes are malformed."""
+        if len(payload) != LENGTH:
+            raise TagFormatError(f"tag advert must be {LENGTH} bytes, got {len(payload)}")
+        if payload[0] != VERSION:
+            raise TagFormatError(f"unknown tag format version {payload[0]}")
+        k = payload[1]
+        if k > 20:
+            raise TagFormatError(f"rotation exponent {k} out of range")
+        self._refresh(k, unix_time)
+        hit = self._table.get((k, bytes(payload[2:10])))
+        if hit is None:
+            return None
+        tag, c = hit
+        m = _mask(self._keys[tag], c)
+        return TagReading(tag, payload[10] ^ m[0], payload[11] ^ m[1], payload[12] ^ m[2], c)
