@@ -1,0 +1,257 @@
+"""Gateway configuration: TOML file, then environment, parsed once into frozen dataclasses.
+
+Every error names the field and says how to fix it (docs/installer-guide.md lists the fields).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from machimori.contract.mqtt import GW_ID_RE
+
+DEVICE_KINDS = ("heat", "tag", "meter")
+MAC_RE = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
+DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
+class ConfigError(ValueError):
+    """Invalid configuration: `field` is the dotted path, the message says the fix."""
+
+    def __init__(self, field_path: str, message: str):
+        super().__init__(f"{field_path}: {message}")
+        self.field = field_path
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    url: str = "mqtt://127.0.0.1:1883"
+    username: str | None = None
+    password: str | None = None
+    keepalive: int = 30
+    inflight: int = 50
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return urlparse(self.url).port or 1883
+
+
+@dataclass(frozen=True)
+class SimSourceConfig:
+    town_seed: int = 1
+    speed: float = 1.0  # simulated seconds per wall-clock second
+    sim_start: float = 0.0  # unix time at which the simulated clock starts
+    wall_anchor: float = 0.0  # wall-clock unix time that corresponds to sim_start
+    sim_minutes: float | None = None  # stop producing after this much simulated time
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    kind: str
+    address: str | None = None  # BLE address (heat) ; None for tags (rotating) and meters
+    lat: float | None = None
+    lon: float | None = None
+    name: str = ""
+    height_m: float | None = None
+    mounting: str = ""
+    shade_class: str = ""
+    key: bytes | None = None  # tag identity key / BTHome bindkey
+    household: str | None = None
+    person: str | None = None
+    port: str | None = None  # serial port of a meter bridge
+    pulses_per_kwh: float = 1000.0
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    id: str
+    data_dir: Path
+    summary_interval_s: float = 60.0
+    source: str = "sim"  # "sim" | "ble"
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    sim: SimSourceConfig = field(default_factory=SimSourceConfig)
+    devices: tuple[Device, ...] = ()
+
+    def with_overrides(self, **kw: Any) -> "GatewayConfig":
+        return replace(self, **kw)
+
+
+def _get(d: dict[str, Any], key: str, typ: type | tuple[type, ...], path: str, default: Any = ...,
+         ) -> Any:
+    if key not in d:
+        if default is ...:
+            raise ConfigError(f"{path}.{key}".lstrip("."), "is required; add it to the file")
+        return default
+    v = d[key]
+    if typ is float and isinstance(v, int) and not isinstance(v, bool):
+        v = float(v)
+    if not isinstance(v, typ) or (isinstance(v, bool) and typ is not bool):
+        name = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+        raise ConfigError(f"{path}.{key}".lstrip("."), f"must be a {name}, got {v!r}")
+    return v
+
+
+def _device(d: dict[str, Any], i: int) -> Device:
+    p = f"device[{i}]"
+    did = _get(d, "id", str, p)
+    if not DEVICE_ID_RE.match(did):
+        raise ConfigError(f"{p}.id", "use letters, digits and _ . : - (max 64), e.g. heat-001")
+    kind = _get(d, "kind", str, p)
+    if kind not in DEVICE_KINDS:
+        raise ConfigError(f"{p}.kind", f"must be one of {', '.join(DEVICE_KINDS)}")
+    address = _get(d, "address", str, p, None)
+    if address is not None:
+        address = address.upper()
+        if not MAC_RE.match(address):
+            raise ConfigError(f"{p}.address", "must look like AA:BB:CC:DD:EE:FF")
+    if kind == "heat" and address is None:
+        raise ConfigError(f"{p}.address", "a heat node needs its BLE address")
+    lat = _get(d, "lat", float, p, None)
+    lon = _get(d, "lon", float, p, None)
+    if (lat is None) != (lon is None):
+        raise ConfigError(f"{p}.lat", "give both lat and lon, or neither")
+    if lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ConfigError(f"{p}.lat", "lat must be -90..90 and lon -180..180 (decimal degrees)")
+    key_hex = _get(d, "key", str, p, None)
+    key = None
+    if key_hex is not None:
+        try:
+            key = bytes.fromhex(key_hex)
+        except ValueError:
+            raise ConfigError(f"{p}.key", "must be 32 hex digits (a 16-byte key)") from None
+        if len(key) != 16:
+            raise ConfigError(f"{p}.key", "must be 32 hex digits (a 16-byte key)")
+    if kind == "tag" and key is None:
+        raise ConfigError(f"{p}.key", "a tag needs its 16-byte identity key (32 hex digits)")
+    ppk = _get(d, "pulses_per_kwh", float, p, 1000.0)
+    if ppk <= 0:
+        raise ConfigError(f"{p}.pulses_per_kwh", "must be positive (see the meter's label)")
+    height = _get(d, "height_m", float, p, None)
+    return Device(
+        id=did, kind=kind, address=address, lat=lat, lon=lon, name=_get(d, "name", str, p, ""),
+        height_m=height, mounting=_get(d, "mounting", str, p, ""),
+        shade_class=_get(d, "shade_class", str, p, ""), key=key,
+        household=_get(d, "household", str, p, None), person=_get(d, "person", str, p, None),
+        port=_get(d, "port", str, p, None), pulses_per_kwh=ppk,
+    )
+
+
+def parse(doc: dict[str, Any], base_dir: Path | None = None,
+          env: dict[str, str] | None = None) -> GatewayConfig:
+    env = dict(os.environ) if env is None else env
+    gw = _get(doc, "gateway", dict, "")
+    gid = _get(gw, "id", str, "gateway")
+    if not GW_ID_RE.match(gid):
+        raise ConfigError("gateway.id", "use lower-case letters, digits and '-' (max 32), e.g. gw-01")
+    data_dir = Path(_get(gw, "data_dir", str, "gateway"))
+    if not data_dir.is_absolute() and base_dir is not None:
+        data_dir = base_dir / data_dir
+    interval = _get(gw, "summary_interval_s", float, "gateway", 60.0)
+    if not 1 <= interval <= 3600:
+        raise ConfigError("gateway.summary_interval_s", "must be between 1 and 3600 seconds")
+    source = _get(gw, "source", str, "gateway", "ble")
+    if source not in ("ble", "sim"):
+        raise ConfigError("gateway.source", "must be 'ble' (a real radio) or 'sim'")
+
+    m = _get(doc, "mqtt", dict, "", {})
+    url = _get(m, "url", str, "mqtt", "mqtt://127.0.0.1:1883")
+    u = urlparse(url)
+    if u.scheme != "mqtt" or not u.hostname:
+        raise ConfigError("mqtt.url", "must look like mqtt://host:1883")
+    password = _get(m, "password", str, "mqtt", None)
+    pw_file = _get(m, "password_file", str, "mqtt", None)
+    if pw_file is not None:
+        try:
+            password = Path(pw_file).read_text().strip()
+        except OSError as exc:
+            raise ConfigError("mqtt.password_file", f"cannot read it ({exc.strerror})") from None
+    password = env.get("MACHIMORI_MQTT_PASSWORD", password)
+    keepalive = _get(m, "keepalive", int, "mqtt", 30)
+    if not 5 <= keepalive <= 3600:
+        raise ConfigError("mqtt.keepalive", "must be 5..3600 seconds")
+    inflight = _get(m, "inflight", int, "mqtt", 50)
+    if not 1 <= inflight <= 1000:
+        raise ConfigError("mqtt.inflight", "must be 1..1000 messages")
+    mqtt = MqttConfig(url=env.get("MACHIMORI_MQTT_URL", url),
+                      username=_get(m, "username", str, "mqtt", None), password=password,
+                      keepalive=keepalive, inflight=inflight)
+
+    s = _get(doc, "sim", dict, "", {})
+    sim = SimSourceConfig(
+        town_seed=_get(s, "town_seed", int, "sim", 1), speed=_get(s, "speed", float, "sim", 1.0),
+        sim_start=_get(s, "sim_start", float, "sim", 0.0),
+        wall_anchor=_get(s, "wall_anchor", float, "sim", 0.0),
+        sim_minutes=_get(s, "sim_minutes", float, "sim", None))
+    if sim.speed <= 0:
+        raise ConfigError("sim.speed", "must be positive (simulated seconds per real second)")
+
+    raw_devices = _get(doc, "device", list, "", [])
+    devices = tuple(_device(d, i) if isinstance(d, dict) else _bad_device(i)
+                    for i, d in enumerate(raw_devices))
+    seen: set[str] = set()
+    for i, dev in enumerate(devices):
+        if dev.id in seen:
+            raise ConfigError(f"device[{i}].id", f"{dev.id!r} is enrolled twice; remove one")
+        seen.add(dev.id)
+    return GatewayConfig(id=gid, data_dir=data_dir, summary_interval_s=interval, source=source,
+                         mqtt=mqtt, sim=sim, devices=devices)
+
+
+def _bad_device(i: int) -> Device:
+    raise ConfigError(f"device[{i}]", "must be a [[device]] table")
+
+
+def load(path: str | Path, env: dict[str, str] | None = None) -> GatewayConfig:
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError("(file)", f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("(file)", f"{path} is not valid TOML: {exc}") from None
+    return parse(doc, base_dir=path.parent, env=env)
+
+
+def dump(cfg: GatewayConfig) -> str:
+    """TOML text for a configuration (used by `sim configs` and the installer's `enroll`)."""
+    def q(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = ["[gateway]", f"id = {q(cfg.id)}", f"data_dir = {q(str(cfg.data_dir))}",
+             f"summary_interval_s = {q(cfg.summary_interval_s)}", f"source = {q(cfg.source)}", "",
+             "[mqtt]", f"url = {q(cfg.mqtt.url)}", f"keepalive = {cfg.mqtt.keepalive}",
+             f"inflight = {cfg.mqtt.inflight}"]
+    if cfg.mqtt.username:
+        lines.append(f"username = {q(cfg.mqtt.username)}")
+    if cfg.source == "sim":
+        s = cfg.sim
+        lines += ["", "[sim]", f"town_seed = {s.town_seed}", f"speed = {q(s.speed)}",
+                  f"sim_start = {q(s.sim_start)}", f"wall_anchor = {q(s.wall_anchor)}"]
+        if s.sim_minutes is not None:
+            lines.append(f"sim_minutes = {q(s.sim_minutes)}")
+    for d in cfg.devices:
+        lines += ["", "[[device]]", f"id = {q(d.id)}", f"kind = {q(d.kind)}"]
+        for name in ("address", "lat", "lon", "name", "height_m", "mounting", "shade_class",
+                     "household", "person", "port"):
+            v = getattr(d, name)
+            if v not in (None, ""):
+                lines.append(f"{name} = {q(v)}")
+        if d.key is not None:
+            lines.append(f"key = {q(d.key.hex())}")
+        if d.kind == "meter":
+            lines.append(f"pulses_per_kwh = {q(d.pulses_per_kwh)}")
+    return "\n".join(lines) + "\n"
