@@ -52,6 +52,10 @@ class SimSourceConfig:
     sim_start: float = 0.0  # unix time at which the simulated clock starts
     wall_anchor: float = 0.0  # wall-clock unix time that corresponds to sim_start
     sim_minutes: float | None = None  # stop producing after this much simulated time
+    gateways: int = 3  # the town's size: every gateway of one town must use the same numbers
+    nodes: int = 30
+    residents: int = 20
+    households: int = 20
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ class GatewayConfig:
     sim: SimSourceConfig = field(default_factory=SimSourceConfig)
     devices: tuple[Device, ...] = ()
 
-    def with_overrides(self, **kw: Any) -> "GatewayConfig":
+    def with_overrides(self, **kw: Any) -> GatewayConfig:
         return replace(self, **kw)
 
 
@@ -191,7 +195,10 @@ def parse(doc: dict[str, Any], base_dir: Path | None = None,
         town_seed=_get(s, "town_seed", int, "sim", 1), speed=_get(s, "speed", float, "sim", 1.0),
         sim_start=_get(s, "sim_start", float, "sim", 0.0),
         wall_anchor=_get(s, "wall_anchor", float, "sim", 0.0),
-        sim_minutes=_get(s, "sim_minutes", float, "sim", None))
+        sim_minutes=_get(s, "sim_minutes", float, "sim", None),
+        gateways=_get(s, "gateways", int, "sim", 3), nodes=_get(s, "nodes", int, "sim", 30),
+        residents=_get(s, "residents", int, "sim", 20),
+        households=_get(s, "households", int, "sim", 20))
     if sim.speed <= 0:
         raise ConfigError("sim.speed", "must be positive (simulated seconds per real second)")
 
@@ -240,7 +247,9 @@ def dump(cfg: GatewayConfig) -> str:
     if cfg.source == "sim":
         s = cfg.sim
         lines += ["", "[sim]", f"town_seed = {s.town_seed}", f"speed = {q(s.speed)}",
-                  f"sim_start = {q(s.sim_start)}", f"wall_anchor = {q(s.wall_anchor)}"]
+                  f"sim_start = {q(s.sim_start)}", f"wall_anchor = {q(s.wall_anchor)}",
+                  f"gateways = {s.gateways}", f"nodes = {s.nodes}",
+                  f"residents = {s.residents}", f"households = {s.households}"]
         if s.sim_minutes is not None:
             lines.append(f"sim_minutes = {q(s.sim_minutes)}")
     for d in cfg.devices:

@@ -1,0 +1,94 @@
+"""JSON API under /api/v1 (docs/api.md)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, request
+
+from gateway.kernels.heat import LEVEL_NAMES_EN, LEVEL_NAMES_JA
+
+from .app import get_db
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+HEAT_FIELDS = ("air_c", "humidity", "surface_c", "globe_c", "illuminance", "battery")
+
+
+def _level(level: int | None) -> dict[str, Any] | None:
+    if level is None:
+        return None
+    return {"code": level, "ja": LEVEL_NAMES_JA[level], "en": LEVEL_NAMES_EN[level]}
+
+
+@bp.get("/health")
+def health() -> Any:
+    db = get_db()
+    db.execute("SELECT 1").fetchone()
+    gws = db.execute("SELECT count(*), sum(state = 'online') FROM gateways").fetchone()
+    return jsonify({"status": "ok", "time": time.time(),
+                    "gateways": {"known": gws[0], "online": gws[1] or 0}})
+
+
+@bp.get("/sensors")
+def sensors() -> Any:
+    rows = get_db().execute(
+        "SELECT id, gw, lat, lon, name, height_m, latest_end, latest, wbgt_level "
+        "FROM devices WHERE kind = 'heat' ORDER BY id").fetchall()
+    out = []
+    for r in rows:
+        latest = json.loads(r["latest"])
+        item: dict[str, Any] = {"id": r["id"], "gw": r["gw"], "lat": r["lat"], "lon": r["lon"],
+                                "name": r["name"], "updated": r["latest_end"]}
+        for f in HEAT_FIELDS:
+            item[f] = latest[f]["last"] if f in latest else None
+        item["wbgt_c"] = latest["wbgt_c"]["mean"] if "wbgt_c" in latest else None
+        item["wbgt_level"] = _level(r["wbgt_level"])
+        out.append(item)
+    return jsonify({"sensors": out, "time": time.time()})
+
+
+def _float_arg(name: str, default: float | None) -> float | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        abort(400, description=f"{name} must be a number (unix seconds)")
+
+
+@bp.get("/heat/trend")
+def heat_trend() -> Any:
+    """Area mean and max WBGT per summary window, for the heat page's plot."""
+    until = _float_arg("until", None)
+    since = _float_arg("since", None)
+    db = get_db()
+    if until is None:
+        until = db.execute("SELECT max(\"end\") FROM summaries WHERE kind='heat'").fetchone()[0]
+        if until is None:
+            return jsonify({"points": []})
+    if since is None:
+        since = until - 6 * 3600
+    rows = db.execute(
+        "SELECT \"end\" AS t, avg(json_extract(\"values\", '$.wbgt_c.mean')) AS mean, "
+        "max(json_extract(\"values\", '$.wbgt_c.max')) AS mx, count(*) AS n FROM summaries "
+        "WHERE kind='heat' AND \"end\" > ? AND \"end\" <= ? GROUP BY \"end\" ORDER BY \"end\"",
+        (since, until)).fetchall()
+    return jsonify({"points": [{"t": r["t"], "mean": round(r["mean"], 2), "max": r["mx"],
+                                "n": r["n"]} for r in rows if r["mean"] is not None]})
+
+
+@bp.get("/basemap")
+def basemap() -> Any:
+    path = current_app.config.get("BASEMAP")
+    if not path:
+        return jsonify({"type": "FeatureCollection", "features": []})
+    with open(path, encoding="utf-8") as f:
+        return current_app.response_class(f.read(), mimetype="application/geo+json")
+
+
+@bp.errorhandler(400)
+def bad_request(err: Any) -> Any:
+    return jsonify({"error": "bad_request", "message": err.description}), 400

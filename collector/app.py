@@ -1,0 +1,53 @@
+"""The collector's Flask application: one factory, a blueprint per area."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, redirect, request, url_for
+
+from .store import connect, migrate
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(
+        DATABASE="data/collector.sqlite",
+        BASEMAP=None,  # optional GeoJSON file with streets for the maps
+        LIVE_REFRESH_MS=2000,
+    )
+    app.config.from_prefixed_env("MACHIMORI")
+    if test_config:
+        app.config.update(test_config)
+    db_path = Path(app.config["DATABASE"])
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    init = connect(db_path)
+    migrate(init)
+    init.close()
+
+    from . import api, heat
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(heat.bp)
+
+    @app.get("/")
+    def index() -> Any:
+        return redirect(url_for("heat.page", **request.args))
+
+    @app.teardown_appcontext
+    def close_db(exc: BaseException | None) -> None:
+        db = g.pop("db", None)
+        if db is not None:
+            db.close()
+
+    return app
+
+
+def get_db() -> sqlite3.Connection:
+    from flask import current_app
+
+    if "db" not in g:
+        g.db = connect(current_app.config["DATABASE"], readonly=True)
+    return g.db

@@ -1,0 +1,124 @@
+"""The ingest worker: a persistent MQTT session, batched writes, PUBACK only after commit.
+
+paho's automatic acknowledgement is switched off: a message is acknowledged to the broker only
+once the transaction holding it has committed, so a crash at any point means redelivery (and the
+store's unique ids drop the duplicate), never loss. The bounded queue is the back-pressure: when
+the writer falls behind, paho's thread blocks and the broker stops sending.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from machimori.contract import mqtt as contract
+
+from .store import Store
+
+log = logging.getLogger("machimori.collector.ingest")
+
+
+@dataclass
+class IngestStats:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dead: int = 0
+    batches: int = 0
+    connected: bool = False
+
+
+class IngestWorker:
+    def __init__(self, db_path: str, mqtt_url: str, client_id: str = "machimori-collector",
+                 username: str | None = None, password: str | None = None,
+                 shared_group: str | None = None, batch_max: int = 500,
+                 queue_max: int = 10_000):
+        self.store_path = db_path
+        u = urlparse(mqtt_url)
+        self.host, self.port = u.hostname or "127.0.0.1", u.port or 1883
+        self.batch_max = batch_max
+        self.stats = IngestStats()
+        self._q: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue(maxsize=queue_max)
+        self._stop = threading.Event()
+        self._shared_group = shared_group
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                        protocol=mqtt.MQTTv311, clean_session=False)
+        if username:
+            c.username_pw_set(username, password)
+        c.manual_ack_set(True)
+        c.max_inflight_messages_set(100)
+        c.reconnect_delay_set(min_delay=1, max_delay=10)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_message = self._on_message
+        self.client = c
+        self._writer: threading.Thread | None = None
+
+    def _on_connect(self, client, userdata, flags, reason, props) -> None:
+        if reason.is_failure:
+            log.error("broker refused the collector: %s", reason)
+            return
+        self.stats.connected = True
+        client.subscribe(contract.subscription(self._shared_group), qos=contract.QOS)
+        log.info("ingest connected (session present: %s)", flags.session_present)
+
+    def _on_disconnect(self, client, userdata, flags, reason, props) -> None:
+        self.stats.connected = False
+        if not self._stop.is_set():
+            log.warning("ingest disconnected: %s", reason)
+
+    def _on_message(self, client, userdata, msg) -> None:
+        self._q.put((msg.topic, bytes(msg.payload), msg.mid, msg.qos))
+
+    def start(self) -> None:
+        self._writer = threading.Thread(target=self._write_loop, name="ingest-writer",
+                                        daemon=True)
+        self._writer.start()
+        self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+
+    def _write_loop(self) -> None:
+        store = Store(self.store_path)
+        try:
+            while not (self._stop.is_set() and self._q.empty()):
+                try:
+                    first = self._q.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                batch = [first]
+                while len(batch) < self.batch_max:
+                    try:
+                        batch.append(self._q.get_nowait())
+                    except queue.Empty:
+                        break
+                res = store.ingest([(t, p) for t, p, _, _ in batch])
+                self.stats.received += len(batch)
+                self.stats.stored += res.stored
+                self.stats.duplicates += res.duplicates
+                self.stats.dead += res.dead
+                self.stats.batches += 1
+                if res.dead:
+                    log.warning("%d payload(s) dead-lettered", res.dead)
+                for _, _, mid, qos in batch:
+                    if qos > 0:
+                        self.client.ack(mid, qos)
+        finally:
+            store.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking messages, commit and acknowledge what was taken, then disconnect."""
+        self.client.disconnect()
+        deadline = time.monotonic() + timeout
+        while not self._q.empty() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._stop.set()
+        if self._writer:
+            self._writer.join(timeout=timeout)
+        self.client.loop_stop()

@@ -1,0 +1,84 @@
+"""`machimori collector run|migrate`: the ingest worker and the web server in one process."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+log = logging.getLogger("machimori.collector")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("run", help="run ingest and the web server",
+                       description="Subscribe to the broker, store what arrives, serve the web "
+                                   "pages and the API.")
+    r.add_argument("--db", default="data/collector.sqlite", help="SQLite database file")
+    r.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL")
+    r.add_argument("--mqtt-username", default=None, help="broker user name")
+    r.add_argument("--client-id", default="machimori-collector",
+                   help="MQTT client id; the persistent session is kept under it")
+    r.add_argument("--host", default="127.0.0.1", help="web server address (default 127.0.0.1)")
+    r.add_argument("--port", type=int, default=8080, help="web server port (default 8080)")
+    r.add_argument("--basemap", default=None, help="GeoJSON file of streets for the maps")
+    r.add_argument("--no-web", action="store_true", help="ingest only")
+    r.add_argument("--no-ingest", action="store_true", help="web only")
+    r.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    r.set_defaults(func=_cmd_run)
+
+    m = sub.add_parser("migrate", help="apply database migrations",
+                       description="Create or upgrade the database schema.")
+    m.add_argument("--db", default="data/collector.sqlite", help="SQLite database file")
+    m.set_defaults(func=_cmd_migrate)
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from .store import connect, migrate
+
+    db = connect(args.db)
+    applied = migrate(db)
+    db.close()
+    print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import os
+
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from .store import connect, migrate
+
+    db = connect(args.db)
+    migrate(db)
+    db.close()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    worker = None
+    if not args.no_ingest:
+        from .ingest import IngestWorker
+
+        worker = IngestWorker(args.db, args.mqtt, client_id=args.client_id,
+                              username=args.mqtt_username,
+                              password=os.environ.get("MACHIMORI_MQTT_PASSWORD"))
+        worker.start()
+    server = None
+    if not args.no_web:
+        from waitress.server import create_server
+
+        from .app import create_app
+
+        app = create_app({"DATABASE": args.db, "BASEMAP": args.basemap})
+        server = create_server(app, host=args.host, port=args.port, threads=4)
+        threading.Thread(target=server.run, name="web", daemon=True).start()
+        log.info("web server on http://%s:%s/", args.host, server.effective_port)
+    stop.wait()
+    log.info("stopping")
+    if worker is not None:
+        worker.stop()
+    if server is not None:
+        server.close()
+    return 0

@@ -1,0 +1,159 @@
+"""The collector's store: named, ordered migrations and the one writer for ingest.
+
+SQLite in WAL mode: one writer (the ingest worker), any number of readers (the web app).
+Ingest is idempotent: a summary or event id that is already stored is counted and skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from machimori.contract.mqtt import ContractError, decode_message
+
+
+def migrations() -> list[tuple[str, str]]:
+    """(name, sql) for every migration, in order of their names."""
+    root = resources.files("collector").joinpath("migrations")
+    files = sorted(p.name for p in root.iterdir() if p.name.endswith(".sql"))
+    return [(name, root.joinpath(name).read_text(encoding="utf-8")) for name in files]
+
+
+def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA busy_timeout=5000")
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Apply the migrations not yet recorded; return their names."""
+    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+               "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+    done = {r[0] for r in db.execute("SELECT name FROM schema_migrations")}
+    applied = []
+    for name, sql in migrations():
+        if name in done:
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in _statements(sql):
+                db.execute(stmt)
+            db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, time.time()))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied
+
+
+def _statements(sql: str) -> list[str]:
+    lines = [ln for ln in sql.splitlines() if not ln.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    duplicates: int = 0
+    dead: int = 0
+
+
+class Store:
+    """The single writer."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = connect(self.path)
+        migrate(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def ingest(self, items: list[tuple[str, bytes]], now: float | None = None) -> IngestResult:
+        """Store a batch of (topic, raw payload) in one transaction."""
+        now = time.time() if now is None else now
+        res = IngestResult()
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for topic, raw in items:
+                try:
+                    info, p = decode_message(topic, raw)
+                except ContractError as exc:
+                    db.execute("INSERT INTO dead_letters (topic, payload, reason, received_at) "
+                               "VALUES (?, ?, ?, ?)", (topic, bytes(raw), str(exc), now))
+                    res.dead += 1
+                    continue
+                if info.message == "status":
+                    self._status(p, now)
+                    res.stored += 1
+                elif info.message == "summary":
+                    if self._summary(p, now):
+                        res.stored += 1
+                    else:
+                        res.duplicates += 1
+                elif self._event(p, now):
+                    res.stored += 1
+                else:
+                    res.duplicates += 1
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return res
+
+    def _summary(self, p: dict[str, Any], now: float) -> bool:
+        cur = self.db.execute(
+            'INSERT OR IGNORE INTO summaries (id, gw, seq, kind, device, start, "end", n, '
+            '"values", wbgt_level, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
+            (p["id"], p["gw"], p["seq"], p["kind"], p["device"], p["start"], p["end"], p["n"],
+             json.dumps(p["values"]), p.get("wbgt_level"), now))
+        if cur.rowcount != 1:
+            return False
+        place = p.get("place") or {}
+        # The latest state only moves forward in time: late redeliveries do not roll it back.
+        self.db.execute(
+            "INSERT INTO devices (id, kind, gw, lat, lon, name, height_m, latest_end, latest, "
+            "wbgt_level, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, gw=excluded.gw, "
+            "lat=coalesce(excluded.lat, lat), lon=coalesce(excluded.lon, lon), "
+            "name=coalesce(excluded.name, name), height_m=coalesce(excluded.height_m, height_m), "
+            "latest_end=excluded.latest_end, latest=excluded.latest, "
+            "wbgt_level=excluded.wbgt_level, updated_at=excluded.updated_at "
+            "WHERE excluded.latest_end >= devices.latest_end",
+            (p["device"], p["kind"], p["gw"], place.get("lat"), place.get("lon"),
+             place.get("name"), place.get("height_m"), p["end"], json.dumps(p["values"]),
+             p.get("wbgt_level"), now))
+        return True
+
+    def _event(self, p: dict[str, Any], now: float) -> bool:
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO events (id, gw, seq, kind, device, ts, priority, data, "
+            "received_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            (p["id"], p["gw"], p["seq"], p["kind"], p["device"], p["ts"], p["priority"],
+             json.dumps(p.get("data", {}), ensure_ascii=False), now))
+        return cur.rowcount == 1
+
+    def _status(self, p: dict[str, Any], now: float) -> None:
+        self.db.execute(
+            "INSERT INTO gateways (id, state, ts, version, outbox_depth, devices, updated_at) "
+            "VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET state=excluded.state, "
+            "ts=excluded.ts, version=coalesce(excluded.version, version), "
+            "outbox_depth=coalesce(excluded.outbox_depth, outbox_depth), "
+            "devices=coalesce(excluded.devices, devices), updated_at=excluded.updated_at "
+            "WHERE excluded.ts IS NULL OR gateways.ts IS NULL OR excluded.ts >= gateways.ts",
+            (p["gw"], p["state"], p.get("ts"), p.get("version"), p.get("outbox_depth"),
+             p.get("devices"), now))

@@ -1,0 +1,131 @@
+"""`machimori gw run`: the gateway daemon — source -> pipeline -> outbox -> MQTT.
+
+The loop is single-threaded over plain values; paho runs its own network thread and the
+publisher a sender thread. A stats file in the data dir lets `gw status` look inside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("machimori.gateway")
+TICK_S = 0.2
+STATUS_EVERY_S = 30.0
+STATS_EVERY_S = 1.0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the gateway daemon",
+                       description="Run the gateway: hear devices, detect, summarise, forward.")
+    p.add_argument("--config", required=True, help="gateway TOML configuration file")
+    p.add_argument("--exit-when-drained", action="store_true",
+                   help="with a sim source that has sim_minutes: exit once everything is sent")
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    p.set_defaults(func=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load
+
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        cfg = load(args.config)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}")
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return run(cfg, stop, exit_when_drained=args.exit_when_drained)
+
+
+def _write_stats(path: Path, stats: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(stats, ensure_ascii=False, indent=1))
+    os.replace(tmp, path)
+
+
+def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int:
+    from .outbox import Outbox
+    from .pipeline import Pipeline, emit
+    from .publisher import Publisher
+
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    outbox = Outbox(cfg.data_dir / "outbox.sqlite")
+    pipeline = Pipeline(cfg)
+    publisher = Publisher(cfg, outbox, status_extra=lambda: {"devices": len(cfg.devices)})
+    source, clock = _open_source(cfg)
+    publisher.start()
+    log.info("gateway %s running: %d devices, outbox depth %d", cfg.id, len(cfg.devices),
+             outbox.depth())
+    sim_end = None
+    next_status = time.monotonic() + STATUS_EVERY_S
+    next_stats = 0.0
+    finished = False
+    stats_path = cfg.data_dir / "stats.json"
+    try:
+        while not stop.is_set():
+            now = clock()
+            if not finished:
+                if sim_end is None and cfg.sim.sim_minutes is not None and cfg.source == "sim":
+                    sim_end = now + cfg.sim.sim_minutes * 60
+                limit = now if sim_end is None else min(now, sim_end)
+                adverts, lines = source.poll(limit)
+                for adv in adverts:
+                    pipeline.on_advert(adv)
+                for dev, raw, ts in lines:
+                    pipeline.on_pulse_line(dev, raw, ts)
+                pending = pipeline.tick(limit)
+                if sim_end is not None and now >= sim_end:
+                    pending += pipeline.flush(sim_end)
+                    finished = True
+                    log.info("simulation finished; %d messages produced", outbox.last_seq())
+                if pending:
+                    emit(cfg.id, pending, outbox, time.time(), pipeline.counters)
+                    publisher.notify()
+            if finished and exit_when_drained and outbox.depth() == 0:
+                break
+            mono = time.monotonic()
+            if mono >= next_status:
+                publisher.publish_status()
+                next_status = mono + STATUS_EVERY_S
+            if mono >= next_stats:
+                _write_stats(stats_path, {
+                    "gw": cfg.id, "wall": time.time(), "now": now,
+                    "outbox_depth": outbox.depth(), "last_seq": outbox.last_seq(),
+                    "sent": publisher.sent, "acked": publisher.acked_total,
+                    "in_flight": publisher.in_flight(), "connects": publisher.connects,
+                    "counters": dict(pipeline.counters), "last_seen": pipeline.last_seen})
+                next_stats = mono + STATS_EVERY_S
+            stop.wait(TICK_S)
+    finally:
+        publisher.stop(drain_timeout=2.0 if exit_when_drained else 0.0)
+        _write_stats(stats_path, {"gw": cfg.id, "wall": time.time(), "stopped": True,
+                                  "outbox_depth": outbox.depth(), "last_seq": outbox.last_seq(),
+                                  "counters": dict(pipeline.counters)})
+        outbox.close()
+    return 0
+
+
+def _open_source(cfg: Any) -> tuple[Any, Any]:
+    if cfg.source == "sim":
+        from sim.source import SimClock, SimSource
+        from sim.town import build_town
+
+        s = cfg.sim
+        town = build_town(s.town_seed, gateways=s.gateways, nodes=s.nodes,
+                          residents=s.residents, households=s.households)
+        clock = SimClock(s.sim_start or time.time(), s.wall_anchor or time.time(), s.speed)
+        return SimSource(town, cfg.id), lambda: clock.now(time.time())
+    from .ble import open_ble_source  # type: ignore[attr-defined]
+
+    return open_ble_source(cfg), time.time

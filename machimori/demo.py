@@ -1,0 +1,135 @@
+"""`machimori demo`: a whole simulated town on this machine — broker, collector, gateways.
+
+Embedded defaults: an amqtt broker in its own process (unless --mqtt names one) and SQLite in
+the data directory. Prints the URL, reports progress, and stops every process it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sqlite3
+import time
+import urllib.request
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run a simulated town end to end on this machine",
+                       description="Start a broker (amqtt, unless --mqtt), the collector and a "
+                                   "simulated town's gateways; open the printed URL.")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="stop after this many seconds (default: run until Ctrl-C)")
+    p.add_argument("--port", type=int, default=8080, help="web port (default 8080)")
+    p.add_argument("--data-dir", default="data/demo", help="where data is kept (default data/demo)")
+    p.add_argument("--mqtt", default=None, help="use this broker (mqtt://host:port) instead of "
+                                                "starting the embedded one")
+    p.add_argument("--speed", type=float, default=30.0,
+                   help="simulated seconds per real second (default 30: a summary every 2 s)")
+    p.add_argument("--seed", type=int, default=1, help="town seed (default 1)")
+    p.add_argument("--gateways", type=int, default=3, help="gateways in the town (default 3)")
+    p.add_argument("--nodes", type=int, default=30, help="heat nodes (default 30)")
+    p.add_argument("--residents", type=int, default=20, help="residents with tags (default 20)")
+    p.add_argument("--households", type=int, default=20,
+                   help="households with meters (default 20)")
+    p.set_defaults(func=_cmd_demo)
+
+
+def _count(db: Path) -> tuple[int, int, int]:
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            s = con.execute("SELECT count(*) FROM summaries").fetchone()[0]
+            e = con.execute("SELECT count(*) FROM events").fetchone()[0]
+            d = con.execute("SELECT count(*) FROM devices WHERE kind='heat'").fetchone()[0]
+        finally:
+            con.close()
+        return s, e, d
+    except sqlite3.Error:
+        return 0, 0, 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from sim.commands import write_town
+    from sim.town import sim_epoch
+
+    from .procs import free_port, port_open, spawn, stop, wait_for
+
+    data = Path(args.data_dir).resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    logs = data / "logs"
+    procs = []
+    stopping = False
+
+    def on_term(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        if args.mqtt:
+            mqtt_url = args.mqtt
+        else:
+            bport = free_port()
+            mqtt_url = f"mqtt://127.0.0.1:{bport}"
+            print(f"[1/4] starting the embedded MQTT broker (amqtt) on {mqtt_url}", flush=True)
+            procs.append(("broker", spawn(["-m", "machimori.broker", "--port", str(bport)],
+                                          logs / "broker.log")))
+            wait_for(lambda: port_open(bport), 30, "the broker to listen")
+        town_dir = data / "town"
+        _, configs = write_town(town_dir, mqtt_url, seed=args.seed, speed=args.speed,
+                                sim_start=sim_epoch(), wall_anchor=time.time(),
+                                gateways=args.gateways, nodes=args.nodes,
+                                residents=args.residents, households=args.households)
+        db = data / "collector.sqlite"
+        print(f"[2/4] starting the collector (database {db})", flush=True)
+        procs.append(("collector", spawn(
+            ["-m", "machimori.cli", "collector", "run", "--db", str(db), "--mqtt", mqtt_url,
+             "--port", str(args.port), "--basemap", str(town_dir / "basemap.geojson"),
+             "--client-id", "machimori-demo-collector"], logs / "collector.log")))
+        url = f"http://127.0.0.1:{args.port}/"
+
+        def healthy() -> bool:
+            try:
+                with urllib.request.urlopen(url + "api/v1/health", timeout=1) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+        wait_for(healthy, 60, "the collector's web server")
+        print(f"[3/4] starting {len(configs)} gateways ({args.nodes} heat nodes, "
+              f"{args.residents} tags, {args.households} households; "
+              f"simulated time ×{args.speed:g})", flush=True)
+        for cfg in configs:
+            procs.append((cfg.stem, spawn(["-m", "machimori.cli", "gw", "run", "--config",
+                                           str(cfg)], logs / f"{cfg.stem}.log")))
+        print(f"[4/4] running. Open {url}  (English: {url}heat?lang=en)", flush=True)
+        print("      Ctrl-C stops everything." if args.seconds is None else
+              f"      stopping after {args.seconds:g} s.", flush=True)
+        t0 = time.monotonic()
+        last_report, last_count = t0, 0
+        while not stopping:
+            if args.seconds is not None and time.monotonic() - t0 >= args.seconds:
+                break
+            for name, p in procs:
+                if p.poll() is not None:
+                    print(f"{name} exited with {p.returncode}; see {logs / (name + '.log')}")
+                    return 1
+            time.sleep(0.2)
+            now = time.monotonic()
+            if now - last_report >= 5:
+                s, e, d = _count(db)
+                rate = (s - last_count) / (now - last_report)
+                print(f"  {now - t0:5.0f} s: {d} sensors on the map, {s} summaries and {e} "
+                      f"events stored ({rate:.0f} summaries/s)", flush=True)
+                last_report, last_count = now, s
+    except KeyboardInterrupt:
+        pass
+    except TimeoutError as exc:
+        print(f"demo failed to start: {exc}; logs are in {logs}")
+        return 1
+    finally:
+        # Gateways first (they say goodbye), then the collector (it commits), then the broker.
+        for name, p in reversed(procs):
+            stop(p)
+        print(f"stopped {len(procs)} processes; data kept in {data}", flush=True)
+    return 0
