@@ -52,3 +52,46 @@ def wbgt_levels(wbgt: np.ndarray, bounds: np.ndarray, prev: np.ndarray,
             raw = p
         out[i] = raw
     return out
+
+
+@njit(cache=True)
+def wbgt_outdoor(tnw: np.ndarray, tg: np.ndarray, ta: np.ndarray) -> np.ndarray:
+    """Outdoor (sunlit) WBGT from measured natural wet-bulb, black-globe and air temperature, °C.
+
+    Plain reading: 0.7·Tnw + 0.2·Tg + 0.1·Ta (ISO 7243).
+    """
+    out = np.empty(ta.shape[0])
+    for i in range(ta.shape[0]):
+        out[i] = 0.7 * tnw[i] + 0.2 * tg[i] + 0.1 * ta[i]
+    return out
+
+
+@njit(cache=True)
+def wbgt_indoor(tnw: np.ndarray, tg: np.ndarray) -> np.ndarray:
+    """Indoor / no-sun WBGT, °C. Plain reading: 0.7·Tnw + 0.3·Tg (ISO 7243)."""
+    out = np.empty(tnw.shape[0])
+    for i in range(tnw.shape[0]):
+        out[i] = 0.7 * tnw[i] + 0.3 * tg[i]
+    return out
+
+
+@njit(cache=True)
+def heat_index(ta: np.ndarray, rh: np.ndarray) -> np.ndarray:
+    """Heat index °C by Rothfusz's regression (NWS, °F form); NaN below 27 °C where the
+    regression does not apply (pythermalcomfort uses the same limit).
+
+    Plain reading (T in °F): −42.379 + 2.04901523T + 10.14333127R − 0.22475541TR − 0.00683783T²
+    − 0.05481717R² + 0.00122874T²R + 0.00085282TR² − 0.00000199T²R².
+    """
+    out = np.empty(ta.shape[0])
+    for i in range(ta.shape[0]):
+        if not ta[i] >= 27.0:
+            out[i] = np.nan
+            continue
+        t = ta[i] * 1.8 + 32.0
+        r = rh[i]
+        hi = (-42.379 + 2.04901523 * t + 10.14333127 * r - 0.22475541 * t * r
+              - 0.00683783 * t * t - 0.05481717 * r * r + 0.00122874 * t * t * r
+              + 0.00085282 * t * r * r - 0.00000199 * t * t * r * r)
+        out[i] = (hi - 32.0) / 1.8
+    return out

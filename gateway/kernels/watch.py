@@ -1,0 +1,151 @@
+"""Household watch kernels: smart-meter signs of life and BLE-tag presence.
+
+Meter: a per-household profile of energy use by hour of week (EWMA per slot) and the longest
+flat and longest continuous-high runs seen so far; alarms are
+  NO_LIFE      power flat (no change above `activity_w`) for longer than this household ever is
+               (× margin, never less than a floor), or the usual morning rise missing;
+  CONTINUOUS   high use without a break for longer than ever seen (× margin): a stove left on.
+Tags: a tag unseen by every gateway for longer than its learnt longest gap (× margin), or seen at
+night by a gateway where it is rarely seen (wandering risk). SOS and fall events bypass all this.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NO_LIFE, MORNING_MISSING, CONTINUOUS = 1, 2, 4
+HOURS_PER_WEEK = 168
+# meter state: last power, time of last activity, start of high run, longest flat, longest high,
+# learning ends at, current hour slot, energy this hour, last time
+M_LAST, M_ACTIVE_AT, M_HIGH_SINCE, M_MAX_FLAT, M_MAX_HIGH, M_LEARN_UNTIL, M_HOUR, M_HOUR_WH, \
+    M_T = range(9)
+METER_STATE_SIZE = 9
+# priorities of events leaving the gateway: lower is more urgent
+PRIO_SOS, PRIO_FALL, PRIO_WATCH, PRIO_INFO = 0, 0, 1, 2
+KIND_SOS, KIND_FALL = 1, 2
+
+
+def new_meter_state(t0: float, learn_days: float = 14.0) -> tuple[np.ndarray, np.ndarray]:
+    """(scalar state, profile[168, 2] = EWMA Wh per hour-of-week slot, samples) for one household."""
+    st = np.zeros(METER_STATE_SIZE)
+    st[M_LAST] = np.nan
+    st[M_ACTIVE_AT] = t0
+    st[M_HIGH_SINCE] = np.nan
+    st[M_LEARN_UNTIL] = t0 + learn_days * 86400.0
+    st[M_HOUR] = -1.0
+    st[M_T] = t0
+    return st, np.zeros((HOURS_PER_WEEK, 2))
+
+
+@njit(cache=True)
+def hour_of_week(t_local: float) -> int:
+    """0 = Monday 00:00–01:00 local time (the Unix epoch was a Thursday)."""
+    return int(((t_local / 3600.0) + 72.0) % HOURS_PER_WEEK)
+
+
+@njit(cache=True)
+def meter_watch(t: np.ndarray, power_w: np.ndarray, activity_w: float, high_w: float,
+                margin: float, flat_floor_s: float, rise_min_wh: float, rise_frac: float,
+                st: np.ndarray, profile: np.ndarray) -> np.ndarray:
+    """Flags per reading (local times t in s, instantaneous power in W) for one household.
+
+    During learning only the profile and the longest runs are learnt; afterwards a run longer than
+    margin × the longest seen (flat at least `flat_floor_s`) is an alarm, and an hour whose profile
+    says ≥ `rise_min_wh` but which used under `rise_frac` of that raises MORNING_MISSING (between
+    05:00 and 11:00, when people get up).
+    """
+    out = np.zeros(t.shape[0], dtype=np.int64)
+    for i in range(t.shape[0]):
+        ti = t[i]
+        p = power_w[i]
+        learning = ti < st[M_LEARN_UNTIL]
+        dt = max(0.0, ti - st[M_T])
+        st[M_T] = ti
+        if p != p:  # dropout: no evidence either way
+            continue
+        # hour-of-week profile: close the previous hour when a new one starts
+        h = hour_of_week(ti)
+        if h != st[M_HOUR]:
+            ph = int(st[M_HOUR])
+            if ph >= 0:
+                used = st[M_HOUR_WH]
+                expect = profile[ph, 0]
+                hod = ph % 24
+                if (not learning and profile[ph, 1] >= 2 and expect >= rise_min_wh
+                        and used < rise_frac * expect and 5 <= hod < 11):
+                    out[i] |= MORNING_MISSING
+                n = profile[ph, 1]
+                a = 1.0 / (n + 1.0) if n < 4 else 0.2
+                profile[ph, 0] += a * (used - expect)
+                profile[ph, 1] = n + 1.0
+            st[M_HOUR] = h
+            st[M_HOUR_WH] = 0.0
+        st[M_HOUR_WH] += p * dt / 3600.0
+        last = st[M_LAST]
+        if last != last or abs(p - last) > activity_w:
+            flat = ti - st[M_ACTIVE_AT]
+            if learning and flat > st[M_MAX_FLAT]:
+                st[M_MAX_FLAT] = flat
+            st[M_ACTIVE_AT] = ti
+        st[M_LAST] = p
+        flat = ti - st[M_ACTIVE_AT]
+        if learning:
+            st[M_MAX_FLAT] = max(st[M_MAX_FLAT], flat)
+        elif flat > max(margin * st[M_MAX_FLAT], flat_floor_s):
+            out[i] |= NO_LIFE
+        if p >= high_w:
+            if st[M_HIGH_SINCE] != st[M_HIGH_SINCE]:
+                st[M_HIGH_SINCE] = ti
+            run = ti - st[M_HIGH_SINCE]
+            if learning:
+                st[M_MAX_HIGH] = max(st[M_MAX_HIGH], run)
+            elif run > margin * max(st[M_MAX_HIGH], 600.0):
+                out[i] |= CONTINUOUS
+        else:
+            st[M_HIGH_SINCE] = np.nan
+    return out
+
+
+@njit(cache=True)
+def tag_sightings(t: np.ndarray, tag: np.ndarray, gateway: np.ndarray, night: np.ndarray,
+                  last_seen: np.ndarray, max_gap: np.ndarray, counts: np.ndarray,
+                  min_count: float) -> np.ndarray:
+    """Learn from sightings (time, tag index, gateway index, is-night) and flag wandering.
+
+    Plain reading: the gap since the tag's previous sighting extends its learnt longest gap;
+    a night sighting at a gateway that has seen this tag fewer than `min_count` times before
+    is flagged (True). counts[tag, gateway] then grows, so a new home area is learnt.
+    """
+    out = np.zeros(t.shape[0], dtype=np.bool_)
+    for i in range(t.shape[0]):
+        k = tag[i]
+        g = gateway[i]
+        if last_seen[k] == last_seen[k]:
+            max_gap[k] = max(max_gap[k], t[i] - last_seen[k])
+        last_seen[k] = max(t[i], last_seen[k]) if last_seen[k] == last_seen[k] else t[i]
+        if night[i] and counts[k, g] < min_count:
+            out[i] = True
+        counts[k, g] += 1.0
+    return out
+
+
+@njit(cache=True)
+def tags_not_seen(now: float, last_seen: np.ndarray, max_gap: np.ndarray, margin: float,
+                  floor_s: float) -> np.ndarray:
+    """Tags unseen for longer than margin × their longest learnt gap (at least floor_s)."""
+    out = np.zeros(last_seen.shape[0], dtype=np.bool_)
+    for k in range(last_seen.shape[0]):
+        if last_seen[k] == last_seen[k]:
+            out[k] = now - last_seen[k] > max(margin * max_gap[k], floor_s)
+    return out
+
+
+@njit(cache=True)
+def event_priority(kind: np.ndarray) -> np.ndarray:
+    """SOS and fall go straight through at top priority; everything else waits its turn."""
+    out = np.empty(kind.shape[0], dtype=np.int64)
+    for i in range(kind.shape[0]):
+        k = kind[i]
+        out[i] = PRIO_SOS if k == KIND_SOS else PRIO_FALL if k == KIND_FALL else PRIO_WATCH
+    return out
