@@ -20,7 +20,7 @@
     pts.forEach(([x, y]) => { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); });
     const k = Math.cos((y0 + y1) / 2 * Math.PI / 180);  // keep metres square on screen
     const w = Math.max((x1 - x0) * k, 1e-6), h = Math.max(y1 - y0, 1e-6);
-    const s = Math.min(760 / w, 560 / h);
+    const s = Math.min(720 / w, 520 / h);  // margins keep edge labels inside
     return { x0, y1, k, s, ox: (800 - w * s) / 2, oy: (600 - h * s) / 2 };
   }
   function project(lon, lat) {

@@ -1,0 +1,173 @@
+"""Real servers and processes for the tests: Mosquitto, the collector, gateways.
+
+Every server listens on a free loopback port, is started by the test that needs it, and is
+stopped by it. Waiting is always on a condition with a deadline (machimori.procs.wait_for).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from machimori.procs import free_port, port_open, spawn, stop, wait_for
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def mosquitto_binary() -> str:
+    for cand in (shutil.which("mosquitto"), "/usr/sbin/mosquitto"):
+        if cand and Path(cand).exists():
+            return cand
+    raise RuntimeError("mosquitto is not installed: run ./bin/test (as root it installs it)")
+
+
+class Mosquitto:
+    """A real Mosquitto on a free loopback port, with persistence so a restart keeps sessions."""
+
+    def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = ""):
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.conf = self.dir / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {self.dir}/\n"
+            "autosave_interval 1\n"
+            "max_queued_messages 1000000\n"
+            f"user {getpass.getuser()}\n"
+            f"log_dest file {self.dir}/mosquitto.log\n" + extra_conf)
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> Mosquitto:
+        self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(self.conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, 15,
+                 "mosquitto to listen")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"mosquitto exited: {(self.dir / 'mosquitto.log').read_text()}")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)  # SIGTERM: mosquitto saves its persistence file on the way out
+            self.proc = None
+        wait_for(lambda: not port_open(self.port), 10, "mosquitto to close its port")
+
+
+class Collector:
+    def __init__(self, workdir: Path, mqtt_url: str, client_id: str = "test-collector"):
+        self.dir = workdir
+        self.db = workdir / "collector.sqlite"
+        self.mqtt_url = mqtt_url
+        self.client_id = client_id
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Collector:
+        self.proc = spawn(["-m", "machimori.cli", "collector", "run", "--db", str(self.db),
+                           "--mqtt", self.mqtt_url, "--port", str(self.port), "--client-id",
+                           self.client_id], self.dir / "collector.log")
+        wait_for(self._healthy, 60, "the collector's web server")
+        return self
+
+    def _healthy(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError("collector exited:\n" + (self.dir / "collector.log").read_text())
+        try:
+            return self.get("/api/v1/health")["status"] == "ok"
+        except OSError:
+            return False
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.base + path, timeout=5) as r:
+            return json.loads(r.read())
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+            self.proc = None
+
+    def query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
+
+    def stored_seqs(self, gw: str) -> list[int]:
+        rows = self.query("SELECT seq FROM summaries WHERE gw=? UNION ALL "
+                          "SELECT seq FROM events WHERE gw=?", (gw, gw))
+        return sorted(r[0] for r in rows)
+
+
+class Gateway:
+    def __init__(self, config: Path, gw_id: str, data_dir: Path):
+        self.config = config
+        self.id = gw_id
+        self.data_dir = data_dir
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, exit_when_drained: bool = True) -> Gateway:
+        args = ["-m", "machimori.cli", "gw", "run", "--config", str(self.config)]
+        if exit_when_drained:
+            args.append("--exit-when-drained")
+        self.proc = spawn(args, self.data_dir.parent / f"{self.id}.log")
+        return self
+
+    def stats(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.data_dir / "stats.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def wait_exit(self, timeout: float) -> int:
+        assert self.proc is not None
+        rc = self.proc.wait(timeout)
+        self.proc = None
+        return rc
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+            self.proc = None
+
+    def produced(self) -> int:
+        """Every sequence number this gateway ever assigned (read from its outbox)."""
+        con = sqlite3.connect(self.data_dir / "outbox.sqlite", timeout=5)
+        try:
+            return con.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0] - 1
+        finally:
+            con.close()
+
+
+def python() -> str:
+    return sys.executable

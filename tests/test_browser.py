@@ -1,0 +1,75 @@
+"""The heat page in a real Chromium: the map draws, colours follow the level, updates live."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from collector.store import Store
+from machimori.procs import free_port, spawn, stop, wait_for
+from sim.town import build_town
+
+from .test_collector import T, summary
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+COLOURS = ("#218cff", "#a0d2ff", "#faf500", "#ff9600", "#ff2800")
+
+
+@pytest.fixture
+def web(tmp_path: Path):
+    db = tmp_path / "c.sqlite"
+    st = Store(db)
+    st.ingest([summary(1, device="heat-001", end=T + 60, wbgt=24.0, level=1),
+               summary(2, device="heat-002", end=T + 60, wbgt=31.5, level=4)])
+    basemap = tmp_path / "basemap.geojson"
+    basemap.write_text(json.dumps(build_town(1).basemap()))
+    port = free_port()
+    proc = spawn(["-m", "machimori.cli", "collector", "run", "--no-ingest", "--db", str(db),
+                  "--port", str(port), "--basemap", str(basemap)], tmp_path / "web.log")
+
+    def up() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1):
+                return True
+        except OSError:
+            return False
+    wait_for(up, 60, "the web server")
+    yield f"http://127.0.0.1:{port}", st
+    stop(proc)
+    st.close()
+
+
+def test_heat_map_live_in_chromium(web, tmp_path: Path) -> None:
+    base, store = web
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(base + "/heat")
+            page.wait_for_selector("circle.sensor[data-id='heat-002']", timeout=15_000)
+            assert page.locator("polyline.street").count() > 5  # the basemap is drawn
+            fill = page.get_attribute("circle.sensor[data-id='heat-002']", "fill")
+            assert fill == COLOURS[4]
+            assert page.get_attribute("circle.sensor[data-id='heat-001']", "fill") == COLOURS[1]
+            page.click("circle.sensor[data-id='heat-002']")
+            assert "31.5" in page.inner_text("#detail") and "危険" in page.inner_text("#detail")
+            # A new window arrives: the map changes without a reload.
+            store.ingest([summary(3, device="heat-001", end=T + 120, wbgt=29.0, level=3)])
+            page.wait_for_function(
+                "document.querySelector(\"circle.sensor[data-id='heat-001']\")"
+                f".getAttribute('fill') === '{COLOURS[3]}'", timeout=15_000)
+            assert page.locator("#trend polyline.line-mean").count() == 1
+            page.screenshot(path=str(tmp_path / "heat.png"), full_page=True)
+            assert (tmp_path / "heat.png").stat().st_size > 10_000
+            page.goto(base + "/heat?lang=en")
+            page.wait_for_selector("circle.sensor[data-id='heat-002']", timeout=15_000)
+            assert "Heat (WBGT) map" in page.inner_text("h1")
+        finally:
+            browser.close()

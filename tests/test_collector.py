@@ -1,0 +1,99 @@
+"""The collector's store and web app on a real SQLite database built from the migrations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from collector.app import create_app
+from collector.store import Store, connect, migrate, migrations
+
+T = 1_785_715_200.0
+
+
+def summary(seq: int, device: str = "heat-001", end: float = T + 60, air: float = 31.0,
+            wbgt: float = 28.4, level: int = 3, gw: str = "gw-01") -> tuple[str, bytes]:
+    stat = lambda v: {"mean": v, "min": v, "max": v, "last": v}
+    body = {"schema": "machimori/summary/1", "id": f"{gw}:{seq}", "gw": gw, "seq": seq,
+            "kind": "heat", "device": device, "start": end - 60, "end": end, "n": 6,
+            "values": {"air_c": stat(air), "humidity": stat(60.0), "surface_c": stat(44.0),
+                       "wbgt_c": stat(wbgt)},
+            "place": {"lat": 36.14, "lon": 139.38, "name": "駅前"}, "wbgt_level": level}
+    return f"machimori/v1/gw/{gw}/summary/heat", json.dumps(body).encode()
+
+
+def test_migrations_are_named_ordered_and_recorded(tmp_path: Path) -> None:
+    names = [n for n, _ in migrations()]
+    assert names == sorted(names) and names[0] == "0001_init.sql"
+    db = connect(tmp_path / "c.sqlite")
+    assert migrate(db) == names
+    assert migrate(db) == []  # idempotent
+    recorded = [r[0] for r in db.execute("SELECT name FROM schema_migrations ORDER BY name")]
+    assert recorded == names
+
+
+def test_ingest_is_idempotent_and_dead_letters_bad_input(tmp_path: Path) -> None:
+    st = Store(tmp_path / "c.sqlite")
+    r = st.ingest([summary(1), summary(2, device="heat-002"), summary(1),
+                   ("machimori/v1/gw/gw-01/summary/heat", b"\x00\x01")])
+    assert (r.stored, r.duplicates, r.dead) == (2, 1, 1)
+    r = st.ingest([summary(2, device="heat-002")])
+    assert (r.stored, r.duplicates) == (0, 1)
+    n = st.db.execute("SELECT count(*) FROM summaries").fetchone()[0]
+    dead = st.db.execute("SELECT topic, payload, reason FROM dead_letters").fetchall()
+    assert n == 2
+    assert len(dead) == 1 and bytes(dead[0]["payload"]) == b"\x00\x01"
+    assert "not JSON" in dead[0]["reason"]
+    st.close()
+
+
+def test_latest_state_never_moves_backwards(tmp_path: Path) -> None:
+    st = Store(tmp_path / "c.sqlite")
+    st.ingest([summary(2, end=T + 120, air=33.0)])
+    st.ingest([summary(1, end=T + 60, air=29.0)])  # a late redelivery of an older window
+    latest = json.loads(st.db.execute("SELECT latest FROM devices").fetchone()[0])
+    assert latest["air_c"]["last"] == 33.0
+    st.close()
+
+
+@pytest.fixture
+def client(tmp_path: Path):
+    st = Store(tmp_path / "c.sqlite")
+    st.ingest([summary(1, end=T + 60, wbgt=24.0, level=1),
+               summary(2, end=T + 120, wbgt=28.4, level=3),
+               summary(3, device="heat-002", end=T + 120, wbgt=31.2, level=4, air=35.5)])
+    st.close()
+    app = create_app({"DATABASE": str(tmp_path / "c.sqlite"), "TESTING": True})
+    return app.test_client()
+
+
+def test_api_sensors(client) -> None:
+    body = client.get("/api/v1/sensors").get_json()
+    s = {x["id"]: x for x in body["sensors"]}
+    assert set(s) == {"heat-001", "heat-002"}
+    assert s["heat-001"]["wbgt_c"] == 28.4 and s["heat-001"]["air_c"] == 31.0
+    assert s["heat-001"]["wbgt_level"] == {"code": 3, "ja": "厳重警戒", "en": "severe warning"}
+    assert s["heat-002"]["wbgt_level"]["ja"] == "危険" and s["heat-002"]["air_c"] == 35.5
+    assert s["heat-001"]["lat"] == 36.14 and s["heat-001"]["updated"] == T + 120
+    assert s["heat-001"]["surface_c"] == 44.0 and s["heat-001"]["humidity"] == 60.0
+
+
+def test_api_health_and_trend(client) -> None:
+    assert client.get("/api/v1/health").get_json()["status"] == "ok"
+    pts = client.get("/api/v1/heat/trend").get_json()["points"]
+    assert [(p["t"], p["mean"], p["max"]) for p in pts] == [(T + 60, 24.0, 24.0),
+                                                            (T + 120, 29.8, 31.2)]
+    bad = client.get("/api/v1/heat/trend?since=yesterday")
+    assert bad.status_code == 400 and "since" in bad.get_json()["message"]
+
+
+def test_heat_page_is_japanese_first_with_english(client) -> None:
+    ja = client.get("/heat").get_data(as_text=True)
+    assert '<html lang="ja">' in ja and "暑さ指数マップ" in ja and "厳重警戒" in ja
+    en = client.get("/heat?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in en and "Heat (WBGT) map" in en and "severe warning" in en
+    # The choice sticks (cookie) and the root redirects to the heat page.
+    assert "Heat (WBGT) map" in client.get("/heat").get_data(as_text=True)
+    assert client.get("/").status_code == 302

@@ -1,0 +1,104 @@
+"""The shared contracts: MQTT topics and schemas, the tag format, the pulse-bridge lines."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from machimori.contract import mqtt as c
+from machimori.contract import pulse, tag
+
+
+def summary(**over: object) -> dict:
+    body = {"schema": "machimori/summary/1", "id": "gw-01:42", "gw": "gw-01", "seq": 42,
+            "kind": "heat", "device": "heat-001", "start": 60.0, "end": 120.0, "n": 6,
+            "values": {"air_c": {"mean": 31.0, "min": 30.5, "max": 31.5, "last": 31.2}},
+            "place": {"lat": 36.1, "lon": 139.3}, "wbgt_level": 3}
+    body.update(over)
+    return body
+
+
+def test_topics_round_trip() -> None:
+    assert c.summary_topic("gw-01", "heat") == "machimori/v1/gw/gw-01/summary/heat"
+    assert c.parse_topic("machimori/v1/gw/gw-01/event/sos") == c.TopicInfo("gw-01", "event", "sos")
+    assert c.parse_topic(c.status_topic("gw-9")) == c.TopicInfo("gw-9", "status", None)
+    assert c.subscription() == "machimori/v1/gw/+/#"
+    assert c.subscription("col") == "$share/col/machimori/v1/gw/+/#"
+
+
+@pytest.mark.parametrize("topic", ["other/v1/gw/gw-01/status", "machimori/v1/gw/GW/status",
+                                   "machimori/v1/gw/gw-01/summary", "machimori/v1/gw/gw-01/x/y",
+                                   "machimori/v1/gw/gw-01/status/extra"])
+def test_bad_topics_rejected(topic: str) -> None:
+    with pytest.raises(c.ContractError):
+        c.parse_topic(topic)
+
+
+def test_valid_summary_decodes() -> None:
+    info, body = c.decode_message("machimori/v1/gw/gw-01/summary/heat",
+                                  json.dumps(summary()).encode())
+    assert info.kind == "heat" and body["seq"] == 42
+
+
+@pytest.mark.parametrize("raw, why", [
+    (b"\xff\xfe", "not JSON"),
+    (b"[1, 2]", "must be object"),
+    (json.dumps(summary(id="gw-01:41")).encode(), "id must be"),
+    (json.dumps(summary(end=10.0)).encode(), "end is before start"),
+    (json.dumps(summary(kind="meter")).encode(), "does not match topic"),
+    (json.dumps(summary(gw="gw-02", id="gw-02:42")).encode(), "does not match topic gw"),
+    (json.dumps(summary(extra=1)).encode(), "must not contain"),
+    (json.dumps(summary(wbgt_level=7)).encode(), "wbgt_level"),
+    (json.dumps(summary(values={"air_c": {"mean": 1}})).encode(), "must contain"),
+])
+def test_invalid_summaries_name_the_problem(raw: bytes, why: str) -> None:
+    with pytest.raises(c.ContractError) as err:
+        c.decode_message("machimori/v1/gw/gw-01/summary/heat", raw)
+    assert why in str(err.value)
+
+
+def test_tag_resolves_only_with_key_and_rotates() -> None:
+    key, other = bytes(range(16)), bytes(range(1, 17))
+    t0 = 1_785_715_200.0
+    a = tag.encode(key, t0, 10, tag.FLAG_SOS, 77, 5)
+    b = tag.encode(key, t0 + 1024, 10, tag.FLAG_SOS, 77, 5)  # next rotation period
+    assert len(a) == tag.LENGTH and a[:2] == bytes([1, 10])
+    assert a[2:] != b[2:]  # nothing after the header stays the same across a rotation
+    r = tag.TagResolver({"tag-1": key, "tag-2": other})
+    got = r.resolve(a, t0 + 30)
+    assert got == tag.TagReading("tag-1", tag.FLAG_SOS, 77, 5, int(t0) >> 10) and got.sos
+    assert tag.TagResolver({"tag-2": other}).resolve(a, t0) is None
+    # One period of clock skew either way still resolves; two does not.
+    assert r.resolve(b, t0) is not None
+    assert r.resolve(tag.encode(key, t0 + 2048, 10, 0, 77, 5), t0) is None
+
+
+@pytest.mark.parametrize("payload, why", [(b"\x01\x0a" + bytes(10), "13 bytes"),
+                                          (b"\x02\x0a" + bytes(11), "version"),
+                                          (b"\x01\x30" + bytes(11), "exponent")])
+def test_malformed_tag_adverts(payload: bytes, why: str) -> None:
+    with pytest.raises(tag.TagFormatError, match=why):
+        tag.TagResolver({}).resolve(payload, 0.0)
+
+
+def test_pulse_line_bytes_and_checksum() -> None:
+    line = pulse.encode(5, 123, 77)
+    # CRC-16/CCITT-FALSE of "PB1,5,123,77"; check value of the algorithm itself first.
+    assert pulse.crc16_ccitt(b"123456789") == 0x29B1
+    assert line == b"PB1,5,123,77*%04X\r\n" % pulse.crc16_ccitt(b"PB1,5,123,77")
+    assert pulse.parse(line) == pulse.PulseLine(5, 123, 77)
+
+
+@pytest.mark.parametrize("noise, why", [
+    (b"PB1,5,124,77*D427\r\n", "checksum mismatch"),
+    (b"PB1,5,123,77\r\n", "no '*'"),
+    (b"PB1,5,123,77*ZZZZ\r\n", "not hex"),
+    (b"\x00\xff\x13garbage*0000", "checksum"),
+    (b"X" * 100, "longer than"),
+    (b"PB1,5,x,77*" + b"%04X" % pulse.crc16_ccitt(b"PB1,5,x,77"), "decimal"),
+    (b"PB2,5,1,77*" + b"%04X" % pulse.crc16_ccitt(b"PB2,5,1,77"), "expected PB1"),
+])
+def test_serial_noise_is_rejected_clearly(noise: bytes, why: str) -> None:
+    with pytest.raises(pulse.PulseLineError, match=why):
+        pulse.parse(noise)
