@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import IO
 
 HEAT_COLUMNS = """input columns (header row; names are case-sensitive, order is free):
@@ -81,7 +81,7 @@ def run_detect(args: argparse.Namespace) -> int:
     values: list[float] = []
     bad = 0
     try:
-        fh = open(args.csv, newline="")
+        fh = open(args.csv, newline="")  # noqa: SIM115 - closed by the `with fh` below
     except OSError as exc:
         print(f"detect: cannot read {args.csv}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -104,8 +104,8 @@ def run_detect(args: argparse.Namespace) -> int:
                 continue
             # the detector's daily profile wants local wall-clock time
             off = t.utcoffset() or timedelta(0)
-            wall = t.replace(tzinfo=timezone.utc) + off if t.tzinfo else t.replace(
-                tzinfo=timezone.utc)
+            wall = t.replace(tzinfo=UTC) + off if t.tzinfo else t.replace(
+                tzinfo=UTC)
             stamps.append(row[0].strip())
             local.append(wall.timestamp())
             values.append(v)

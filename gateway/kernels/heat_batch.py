@@ -9,8 +9,15 @@ from typing import IO
 
 import numpy as np
 
-from gateway.kernels.heat import (LEVEL_BOUNDS, LEVEL_NAMES_JA, heat_index, wbgt_indoor,
-                                  wbgt_levels, wbgt_moe, wbgt_outdoor)
+from gateway.kernels.heat import (
+    LEVEL_BOUNDS,
+    LEVEL_NAMES_JA,
+    heat_index,
+    wbgt_indoor,
+    wbgt_levels,
+    wbgt_moe,
+    wbgt_outdoor,
+)
 from gateway.kernels.liljegren import direct_fraction_erbs, wbgt_liljegren, wind_10m_to_2m
 from gateway.kernels.sun import cos_zenith
 
@@ -53,7 +60,10 @@ def read_weather_csv(path: str, utc_offset_h: float) -> tuple[WeatherRows, list[
                             raise ValueError(f"{k} is empty")
                         vals[k] = {"solar": 0.0, "pressure": 1013.25}.get(k, np.nan)
                         continue
-                    v = float(text)
+                    try:
+                        v = float(text)
+                    except ValueError:
+                        raise ValueError(f"{k}={text!r} is not a number") from None
                     lo, hi = RANGES[k]
                     if not lo <= v <= hi:
                         raise ValueError(f"{k}={v} outside {lo}…{hi}")

@@ -85,14 +85,13 @@ def hll_add(hashes: np.ndarray, group: np.ndarray, registers: np.ndarray) -> Non
     """Add 64-bit hashes to HyperLogLog sketches: registers[group[i]] (shape groups × HLL_M)."""
     for i in range(hashes.shape[0]):
         h = np.uint64(hashes[i])
-        j = int(h >> np.uint64(64 - HLL_P))
+        j = np.int64(h >> np.uint64(64 - HLL_P))
         rest = (h << np.uint64(HLL_P)) | np.uint64(1 << (HLL_P - 1))  # sentinel bounds the rank
         rank = 1
         while rest & np.uint64(0x8000000000000000) == 0:
             rank += 1
             rest <<= np.uint64(1)
-        if rank > registers[group[i], j]:
-            registers[group[i], j] = rank
+        registers[group[i], j] = max(registers[group[i], j], rank)
 
 
 @njit(cache=True)
@@ -124,7 +123,7 @@ def dwell_update(hashes: np.ndarray, t: np.ndarray, keys: np.ndarray, first: np.
     dropped = 0
     for i in range(hashes.shape[0]):
         h = np.uint64(hashes[i]) | np.uint64(1)  # 0 marks an empty slot
-        j = int(h % np.uint64(cap))
+        j = np.int64(h % np.uint64(cap))
         for _ in range(cap):
             if keys[j] == h:
                 last[j] = max(last[j], t[i])
@@ -171,7 +170,7 @@ def dwell_close(now: float, gap: float, keys: np.ndarray, first: np.ndarray,
     for j in range(cap):
         if keep_k[j] != 0:
             h = keep_k[j]
-            s = int(h % np.uint64(cap))
+            s = np.int64(h % np.uint64(cap))
             while keys[s] != 0:
                 s = (s + 1) % cap
             keys[s] = h

@@ -11,6 +11,8 @@ night by a gateway where it is rarely seen (wandering risk). SOS and fall events
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -62,7 +64,7 @@ def meter_watch(t: np.ndarray, power_w: np.ndarray, activity_w: float, high_w: f
         learning = ti < st[M_LEARN_UNTIL]
         dt = max(0.0, ti - st[M_T])
         st[M_T] = ti
-        if p != p:  # dropout: no evidence either way
+        if math.isnan(p):  # dropout: no evidence either way
             continue
         # hour-of-week profile: close the previous hour when a new one starts
         h = hour_of_week(ti)
@@ -83,7 +85,7 @@ def meter_watch(t: np.ndarray, power_w: np.ndarray, activity_w: float, high_w: f
             st[M_HOUR_WH] = 0.0
         st[M_HOUR_WH] += p * dt / 3600.0
         last = st[M_LAST]
-        if last != last or abs(p - last) > activity_w:
+        if math.isnan(last) or abs(p - last) > activity_w:
             flat = ti - st[M_ACTIVE_AT]
             if learning and flat > st[M_MAX_FLAT]:
                 st[M_MAX_FLAT] = flat
@@ -95,7 +97,7 @@ def meter_watch(t: np.ndarray, power_w: np.ndarray, activity_w: float, high_w: f
         elif flat > max(margin * st[M_MAX_FLAT], flat_floor_s):
             out[i] |= NO_LIFE
         if p >= high_w:
-            if st[M_HIGH_SINCE] != st[M_HIGH_SINCE]:
+            if math.isnan(st[M_HIGH_SINCE]):
                 st[M_HIGH_SINCE] = ti
             run = ti - st[M_HIGH_SINCE]
             if learning:
@@ -121,9 +123,9 @@ def tag_sightings(t: np.ndarray, tag: np.ndarray, gateway: np.ndarray, night: np
     for i in range(t.shape[0]):
         k = tag[i]
         g = gateway[i]
-        if last_seen[k] == last_seen[k]:
+        if not math.isnan(last_seen[k]):
             max_gap[k] = max(max_gap[k], t[i] - last_seen[k])
-        last_seen[k] = max(t[i], last_seen[k]) if last_seen[k] == last_seen[k] else t[i]
+        last_seen[k] = t[i] if math.isnan(last_seen[k]) else max(t[i], last_seen[k])
         if night[i] and counts[k, g] < min_count:
             out[i] = True
         counts[k, g] += 1.0
@@ -136,7 +138,7 @@ def tags_not_seen(now: float, last_seen: np.ndarray, max_gap: np.ndarray, margin
     """Tags unseen for longer than margin × their longest learnt gap (at least floor_s)."""
     out = np.zeros(last_seen.shape[0], dtype=np.bool_)
     for k in range(last_seen.shape[0]):
-        if last_seen[k] == last_seen[k]:
+        if not math.isnan(last_seen[k]):
             out[k] = now - last_seen[k] > max(margin * max_gap[k], floor_s)
     return out
 
