@@ -1,18 +1,52 @@
-"""BTHome v2 decoder: service-data bytes -> frozen reading, driven by the contract's object table."""
+"""BTHome v2 decoder: service-data bytes -> frozen reading, driven by the contract's object table.
+
+Pure: no clock, no per-device state. Replay protection and packet-id de-duplication need the
+device's history and live in `gateway.decoders.tracker`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from machimori.contract.bthome import DEVINFO_ENCRYPTED, OBJECTS
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+
+from machimori.contract.bthome import (
+    BUTTON_EVENTS,
+    COMMAND_EVENTS,
+    DEVINFO_ENCRYPTED,
+    DEVINFO_TRIGGER,
+    DIMMER_EVENTS,
+    OBJECTS,
+)
+
+from .errors import DecodeError
+
+__all__ = ["UNITS", "BTHomeReading", "DecodeError", "decode"]
+
+Value = float | bool | int | str
+
+# Units by reading name, for printing (`gw decode`) and for the summaries.
+UNITS: dict[str, str] = {s.name: s.unit for s in OBJECTS.values() if s.unit}
+UNITS["dimmer_steps"] = ""
+
+_SCALED = 0
+_BINARY = 1
+_OTHER = 2
 
 
-class DecodeError(ValueError):
-    """Malformed or unsupported advert; `reason` is a short counter key."""
+def _decimals(factor: float) -> int:
+    # The reference receiver rounds to the factor's decimal places; so do we, so that the same
+    # bytes give the same numbers (0.01 -> 2, 0.35 -> 1, 1 -> 0).
+    return -int(f"{factor:e}".split("e")[-1])
 
-    def __init__(self, reason: str, detail: str):
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
+
+# Flat lookup table indexed by object id: the hot loop does one list index per object.
+_TABLE: list[tuple[int, str, int, bool, float, int] | None] = [None] * 256
+for _s in OBJECTS.values():
+    _k = _SCALED if _s.kind == "sensor" else _BINARY if _s.kind == "binary" else _OTHER
+    _TABLE[_s.object_id] = (_k, _s.name, _s.length, _s.signed, _s.factor, _decimals(_s.factor))
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,37 +54,106 @@ class BTHomeReading:
     encrypted: bool
     trigger: bool
     packet_id: int | None
-    values: tuple[tuple[str, float], ...]  # (name, value) in advert order; names may repeat
+    values: tuple[tuple[str, Value], ...]  # (name, value) in advert order; names may repeat
+    counter: int | None = None  # encryption counter (encrypted adverts only)
+    unknown_object: int | None = None  # first id we do not know: parsing stopped there (spec)
 
-    def all(self, name: str) -> list[float]:
+    def all(self, name: str) -> list[Value]:
         return [v for n, v in self.values if n == name]
 
 
-def decode(data: bytes) -> BTHomeReading:
-    if len(data) < 1:
+@lru_cache(maxsize=256)
+def _cipher(bindkey: bytes) -> AESCCM:
+    return AESCCM(bindkey, tag_length=4)
+
+
+def _special(oid: int, name: str, raw: bytes, out: list[tuple[str, Value]]) -> None:
+    if oid == 0x3A:
+        out.append((name, BUTTON_EVENTS.get(raw[0], f"unknown_{raw[0]}")))
+    elif oid == 0x3C:
+        out.append((name, DIMMER_EVENTS.get(raw[0], f"unknown_{raw[0]}")))
+        out.append(("dimmer_steps", raw[1]))
+    elif oid == 0x3B:
+        out.append((name, COMMAND_EVENTS.get(raw[0], f"unknown_{raw[0]}")))
+        if len(raw) > 1:
+            out.append(("command_args", raw[1:].hex()))
+    elif oid == 0x50:
+        out.append((name, int.from_bytes(raw, "little")))
+    elif oid == 0x53:
+        try:
+            out.append((name, raw.decode("utf-8")))
+        except UnicodeDecodeError:
+            raise DecodeError("bad_text", "text object is not UTF-8") from None
+    elif oid == 0x54:
+        out.append((name, raw.hex()))
+    elif oid == 0xF0:
+        out.append((name, int.from_bytes(raw, "little")))
+    else:  # 0xF1 / 0xF2: firmware version, least significant part first
+        out.append((name, ".".join(str(b) for b in reversed(raw))))
+
+
+def _objects(data: bytes, i: int, n: int) -> tuple[list[tuple[str, Value]], int | None, int | None]:
+    values: list[tuple[str, Value]] = []
+    packet_id = None
+    table = _TABLE
+    frombytes = int.from_bytes
+    while i < n:
+        oid = data[i]
+        row = table[oid]
+        if row is None:
+            # The spec: a receiver stops at the first id it does not know, keeping what it has,
+            # so that a newer sensor still works with an older gateway.
+            return values, packet_id, oid
+        kind, name, length, signed, factor, places = row
+        i += 1
+        if length == 0:  # length-prefixed text / raw / command
+            if i >= n:
+                raise DecodeError("truncated", f"object 0x{oid:02x} has no length byte")
+            length = (data[i] & 0x1F) + 1 if oid == 0x3B else data[i]
+            i += 1
+        end = i + length
+        if end > n:
+            raise DecodeError("truncated", f"object 0x{oid:02x} needs {length} bytes")
+        if kind == _SCALED:
+            raw = frombytes(data[i:end], "little", signed=signed)
+            if oid == 0:
+                packet_id = raw
+            else:
+                values.append((name, round(raw * factor, places) if places else float(raw)))
+        elif kind == _BINARY:
+            values.append((name, data[i] != 0))
+        elif length:
+            _special(oid, name, data[i:end], values)
+        i = end
+    return values, packet_id, None
+
+
+def decode(data: bytes, bindkey: bytes | None = None, mac: str | None = None) -> BTHomeReading:
+    """Service data after the 0xFCD2 UUID -> reading. Encrypted adverts need bindkey and mac."""
+    if not data:
         raise DecodeError("truncated", "no device-information byte")
     info = data[0]
     version = info >> 5
     if version != 2:
         raise DecodeError("version", f"BTHome version {version} is not 2")
-    if info & DEVINFO_ENCRYPTED:
-        raise DecodeError("encrypted", "encrypted advert and no bindkey support here")
-    values: list[tuple[str, float]] = []
-    packet_id = None
-    i = 1
-    n = len(data)
-    while i < n:
-        oid = data[i]
-        spec = OBJECTS.get(oid)
-        if spec is None:
-            raise DecodeError("unknown_object", f"object id 0x{oid:02x} at byte {i}")
-        end = i + 1 + spec.length
-        if end > n:
-            raise DecodeError("truncated", f"object 0x{oid:02x} needs {spec.length} bytes")
-        raw = int.from_bytes(data[i + 1:end], "little", signed=spec.signed)
-        if oid == 0x00:
-            packet_id = raw
-        else:
-            values.append((spec.name, raw * spec.factor if spec.factor != 1 else float(raw)))
-        i = end
-    return BTHomeReading(False, bool(info & 0x04), packet_id, tuple(values))
+    trigger = bool(info & DEVINFO_TRIGGER)
+    if not info & DEVINFO_ENCRYPTED:
+        values, packet_id, unknown = _objects(data, 1, len(data))
+        return BTHomeReading(False, trigger, packet_id, tuple(values), None, unknown)
+    if bindkey is None:
+        raise DecodeError("no_bindkey", "encrypted advert from a device without a bindkey")
+    if mac is None:
+        raise DecodeError("no_mac", "decrypting needs the device's MAC address (the nonce)")
+    if len(data) < 1 + 1 + 4 + 4:
+        raise DecodeError("truncated", "encrypted advert shorter than info+data+counter+MIC")
+    ctr = data[-8:-4]
+    try:
+        nonce = bytes.fromhex(mac.replace(":", "")) + b"\xd2\xfc" + data[:1] + ctr
+        plain = _cipher(bytes(bindkey)).decrypt(nonce, bytes(data[1:-8] + data[-4:]), None)
+    except InvalidTag:
+        raise DecodeError("bad_mic", "MIC mismatch: wrong bindkey, wrong MAC or forged") from None
+    except ValueError as exc:
+        raise DecodeError("bad_key", str(exc)) from None
+    values, packet_id, unknown = _objects(plain, 0, len(plain))
+    return BTHomeReading(True, trigger, packet_id, tuple(values),
+                         int.from_bytes(ctr, "little"), unknown)
