@@ -68,7 +68,10 @@ class Outbox:
         seqs = [(s,) for s in seqs]
         if seqs:
             with self._lock:
+                # One transaction (one fsync) per batch of acknowledgements, not per message.
+                self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany("DELETE FROM messages WHERE seq = ?", seqs)
+                self._db.execute("COMMIT")
 
     def depth(self) -> int:
         with self._lock:
