@@ -89,6 +89,14 @@ def basemap() -> Any:
         return current_app.response_class(f.read(), mimetype="application/geo+json")
 
 
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    from importlib import resources
+
+    text = resources.files("collector").joinpath("openapi.json").read_text(encoding="utf-8")
+    return current_app.response_class(text, mimetype="application/json")
+
+
 @bp.errorhandler(400)
 def bad_request(err: Any) -> Any:
     return jsonify({"error": "bad_request", "message": err.description}), 400

@@ -97,3 +97,36 @@ def test_heat_page_is_japanese_first_with_english(client) -> None:
     # The choice sticks (cookie) and the root redirects to the heat page.
     assert "Heat (WBGT) map" in client.get("/heat").get_data(as_text=True)
     assert client.get("/").status_code == 302
+
+
+def _openapi_validator(client, path: str, status: int):  # noqa: ANN001, ANN202
+    import jsonschema
+
+    doc = client.get("/api/v1/openapi.json").get_json()
+    op = doc["paths"][path]["get"]["responses"][str(status)]["content"]
+    schema = next(iter(op.values()))["schema"]
+    # Resolve the document's $refs against the document itself.
+    wrapped = {**schema, "components": doc["components"]}
+    return jsonschema.Draft202012Validator(wrapped)
+
+
+@pytest.mark.parametrize("url, path, status", [
+    ("/api/v1/health", "/api/v1/health", 200),
+    ("/api/v1/sensors", "/api/v1/sensors", 200),
+    ("/api/v1/heat/trend", "/api/v1/heat/trend", 200),
+    ("/api/v1/heat/trend?until=x", "/api/v1/heat/trend", 400),
+    ("/api/v1/basemap", "/api/v1/basemap", 200),
+])
+def test_responses_match_the_openapi_document(client, url: str, path: str,  # noqa: ANN001
+                                              status: int) -> None:
+    r = client.get(url)
+    assert r.status_code == status
+    errors = list(_openapi_validator(client, path, status).iter_errors(r.get_json()))
+    assert errors == []
+
+
+def test_openapi_catches_a_wrong_response(client) -> None:  # noqa: ANN001
+    v = _openapi_validator(client, "/api/v1/sensors", 200)
+    good = client.get("/api/v1/sensors").get_json()
+    bad = {**good, "sensors": [{**good["sensors"][0], "wbgt_level": {"code": 9}}]}
+    assert not list(v.iter_errors(good)) and list(v.iter_errors(bad))
