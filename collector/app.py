@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,12 @@ from typing import Any
 from flask import Flask, g, redirect, request, url_for
 
 from .store import connect, migrate
+
+# One module per area, each with a Blueprint `bp`. Add a line per area.
+BLUEPRINT_MODULES = [
+    "collector.api",
+    "collector.heat",
+]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -27,10 +34,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate(init)
     init.close()
 
-    from . import api, heat
-
-    app.register_blueprint(api.bp)
-    app.register_blueprint(heat.bp)
+    for name in BLUEPRINT_MODULES:
+        app.register_blueprint(importlib.import_module(name).bp)
 
     @app.get("/")
     def index() -> Any:

@@ -39,7 +39,8 @@ class IngestWorker:
     def __init__(self, db_path: str, mqtt_url: str, client_id: str = "machimori-collector",
                  username: str | None = None, password: str | None = None,
                  shared_group: str | None = None, batch_max: int = 500,
-                 queue_max: int = 10_000):
+                 queue_max: int = 10_000, mqtt_version: int = 3,
+                 session_expiry_s: int = 7 * 86400):
         self.store_path = db_path
         u = urlparse(mqtt_url)
         self.host, self.port = u.hostname or "127.0.0.1", u.port or 1883
@@ -48,8 +49,15 @@ class IngestWorker:
         self._q: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue(maxsize=queue_max)
         self._stop = threading.Event()
         self._shared_group = shared_group
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                        protocol=mqtt.MQTTv311, clean_session=False)
+        self.mqtt_version = mqtt_version
+        self._session_expiry = session_expiry_s
+        if mqtt_version == 5:
+            # MQTT 5: clean_start=False plus a session expiry keeps the session (and its queue).
+            c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                            protocol=mqtt.MQTTv5)
+        else:
+            c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                            protocol=mqtt.MQTTv311, clean_session=False)
         if username:
             c.username_pw_set(username, password)
         c.manual_ack_set(True)
@@ -81,7 +89,16 @@ class IngestWorker:
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer",
                                         daemon=True)
         self._writer.start()
-        self.client.connect_async(self.host, self.port, keepalive=30)
+        if self.mqtt_version == 5:
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self._session_expiry
+            self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False,
+                                      properties=props)
+        else:
+            self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
 
     def _write_loop(self) -> None:

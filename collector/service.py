@@ -19,6 +19,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--mqtt-username", default=None, help="broker user name")
     r.add_argument("--client-id", default="machimori-collector",
                    help="MQTT client id; the persistent session is kept under it")
+    r.add_argument("--mqtt-version", type=int, choices=[3, 5], default=3,
+                   help="MQTT protocol: 3 (3.1.1, works with every broker) or 5")
+    r.add_argument("--shared-group", default=None,
+                   help="share the stream with other collectors in this group "
+                        "($share/<group>/...): each message goes to one of them")
     r.add_argument("--host", default="127.0.0.1", help="web server address (default 127.0.0.1)")
     r.add_argument("--port", type=int, default=8080, help="web server port (default 8080)")
     r.add_argument("--basemap", default=None, help="GeoJSON file of streets for the maps")
@@ -63,7 +68,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         worker = IngestWorker(args.db, args.mqtt, client_id=args.client_id,
                               username=args.mqtt_username,
-                              password=os.environ.get("MACHIMORI_MQTT_PASSWORD"))
+                              password=os.environ.get("MACHIMORI_MQTT_PASSWORD"),
+                              shared_group=args.shared_group, mqtt_version=args.mqtt_version)
         worker.start()
     server = None
     if not args.no_web:

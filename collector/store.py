@@ -73,7 +73,8 @@ class IngestResult:
 class Store:
     """The single writer."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, sinks: tuple[str, ...] = ()):
+        self.sinks = tuple(sinks)  # names of external sinks fed through sink_queue
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = connect(self.path)
@@ -123,6 +124,11 @@ class Store:
              json.dumps(p["values"]), p.get("wbgt_level"), now))
         if cur.rowcount != 1:
             return False
+        if self.sinks:
+            raw = json.dumps(p, ensure_ascii=False)
+            self.db.executemany(
+                "INSERT INTO sink_queue (sink, payload, queued_at) VALUES (?, ?, ?)",
+                [(name, raw, now) for name in self.sinks])
         place = p.get("place") or {}
         # The latest state only moves forward in time: late redeliveries do not roll it back.
         self.db.execute(
@@ -138,6 +144,24 @@ class Store:
              place.get("name"), place.get("height_m"), p["end"], json.dumps(p["values"]),
              p.get("wbgt_level"), now))
         return True
+
+    # ---- the sink queue (read by sink workers, e.g. collector/influx.py)
+    def sink_batch(self, sink: str, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """The oldest queued summaries for `sink`: (queue id, summary payload)."""
+        rows = self.db.execute("SELECT id, payload FROM sink_queue WHERE sink = ? ORDER BY id "
+                               "LIMIT ?", (sink, limit)).fetchall()
+        return [(r[0], json.loads(r[1])) for r in rows]
+
+    def sink_done(self, ids: list[int]) -> None:
+        """The sink has accepted these: remove them from the queue."""
+        if ids:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany("DELETE FROM sink_queue WHERE id = ?", [(i,) for i in ids])
+            self.db.execute("COMMIT")
+
+    def sink_depth(self, sink: str) -> int:
+        return self.db.execute("SELECT count(*) FROM sink_queue WHERE sink = ?",
+                               (sink,)).fetchone()[0]
 
     def _event(self, p: dict[str, Any], now: float) -> bool:
         cur = self.db.execute(

@@ -130,3 +130,13 @@ def test_openapi_catches_a_wrong_response(client) -> None:  # noqa: ANN001
     good = client.get("/api/v1/sensors").get_json()
     bad = {**good, "sensors": [{**good["sensors"][0], "wbgt_level": {"code": 9}}]}
     assert not list(v.iter_errors(good)) and list(v.iter_errors(bad))
+
+
+def test_sink_queue_is_filled_in_the_ingest_transaction(tmp_path: Path) -> None:
+    st = Store(tmp_path / "c.sqlite", sinks=("influx",))
+    st.ingest([summary(1), summary(1), summary(2, device="heat-002")])
+    batch = st.sink_batch("influx", 10)
+    assert [b[1]["id"] for b in batch] == ["gw-01:1", "gw-01:2"]  # the duplicate is not queued
+    st.sink_done([batch[0][0]])
+    assert st.sink_depth("influx") == 1 and st.sink_batch("other", 10) == []
+    st.close()
