@@ -77,6 +77,21 @@ class Device:
 
 
 @dataclass(frozen=True)
+class BleConfig:
+    adapter: str = ""  # "" = BlueZ's default adapter; else e.g. "hci1"
+    passive: bool = True  # passive where BlueZ supports it, else active
+    watchdog_s: float = 120.0  # restart the scanner after this long without any advert
+
+
+@dataclass(frozen=True)
+class RouteBConfig:
+    port: str = ""  # serial port of the Wi-SUN module; "" = no Route-B meter here
+    credentials_file: str = ""  # written by `gw routeb pair`, mode 0600
+    layout: str = ""  # "" = detect; "BP35A1" | "BP35C2"
+    interval_s: float = 60.0  # how often to read the meter
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     id: str
     data_dir: Path
@@ -85,6 +100,8 @@ class GatewayConfig:
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     sim: SimSourceConfig = field(default_factory=SimSourceConfig)
     devices: tuple[Device, ...] = ()
+    ble: BleConfig = field(default_factory=BleConfig)
+    routeb: RouteBConfig = field(default_factory=RouteBConfig)
 
     def with_overrides(self, **kw: Any) -> GatewayConfig:
         return replace(self, **kw)
@@ -202,6 +219,7 @@ def parse(doc: dict[str, Any], base_dir: Path | None = None,
     if sim.speed <= 0:
         raise ConfigError("sim.speed", "must be positive (simulated seconds per real second)")
 
+    ble, routeb = _ble(_get(doc, "ble", dict, "", {})), _routeb(_get(doc, "routeb", dict, "", {}))
     raw_devices = _get(doc, "device", list, "", [])
     devices = tuple(_device(d, i) if isinstance(d, dict) else _bad_device(i)
                     for i, d in enumerate(raw_devices))
@@ -211,7 +229,31 @@ def parse(doc: dict[str, Any], base_dir: Path | None = None,
             raise ConfigError(f"device[{i}].id", f"{dev.id!r} is enrolled twice; remove one")
         seen.add(dev.id)
     return GatewayConfig(id=gid, data_dir=data_dir, summary_interval_s=interval, source=source,
-                         mqtt=mqtt, sim=sim, devices=devices)
+                         mqtt=mqtt, sim=sim, devices=devices, ble=ble, routeb=routeb)
+
+
+def _ble(b: dict[str, Any]) -> BleConfig:
+    adapter = _get(b, "adapter", str, "ble", "")
+    if adapter and not re.fullmatch(r"hci\d+", adapter):
+        raise ConfigError("ble.adapter", "must look like hci0 (see `hciconfig` or `bluetoothctl list`)")
+    watchdog = _get(b, "watchdog_s", float, "ble", 120.0)
+    if not 10 <= watchdog <= 3600:
+        raise ConfigError("ble.watchdog_s", "must be 10..3600 seconds")
+    return BleConfig(adapter, _get(b, "passive", bool, "ble", True), watchdog)
+
+
+def _routeb(r: dict[str, Any]) -> RouteBConfig:
+    layout = _get(r, "layout", str, "routeb", "")
+    if layout not in ("", "BP35A1", "BP35C2"):
+        raise ConfigError("routeb.layout", "must be BP35A1 or BP35C2, or left out to detect it")
+    interval = _get(r, "interval_s", float, "routeb", 60.0)
+    if not 10 <= interval <= 3600:
+        raise ConfigError("routeb.interval_s", "must be 10..3600 seconds (meters rate-limit)")
+    cfg = RouteBConfig(_get(r, "port", str, "routeb", ""),
+                       _get(r, "credentials_file", str, "routeb", ""), layout, interval)
+    if cfg.port and not cfg.credentials_file:
+        raise ConfigError("routeb.credentials_file", "run `machimori gw routeb pair` to create it")
+    return cfg
 
 
 def _bad_device(i: int) -> Device:
@@ -252,6 +294,15 @@ def dump(cfg: GatewayConfig) -> str:
                   f"residents = {s.residents}", f"households = {s.households}"]
         if s.sim_minutes is not None:
             lines.append(f"sim_minutes = {q(s.sim_minutes)}")
+    if cfg.ble != BleConfig():
+        lines += ["", "[ble]", f"adapter = {q(cfg.ble.adapter)}",
+                  f"passive = {q(cfg.ble.passive)}", f"watchdog_s = {q(cfg.ble.watchdog_s)}"]
+    if cfg.routeb != RouteBConfig():
+        r = cfg.routeb
+        lines += ["", "[routeb]", f"port = {q(r.port)}",
+                  f"credentials_file = {q(r.credentials_file)}", f"interval_s = {q(r.interval_s)}"]
+        if r.layout:
+            lines.append(f"layout = {q(r.layout)}")
     for d in cfg.devices:
         lines += ["", "[[device]]", f"id = {q(d.id)}", f"kind = {q(d.kind)}"]
         for name in ("address", "lat", "lon", "name", "height_m", "mounting", "shade_class",
