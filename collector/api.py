@@ -26,7 +26,8 @@ def _level(level: int | None) -> dict[str, Any] | None:
 def health() -> Any:
     db = get_db()
     db.execute("SELECT 1").fetchone()
-    gws = db.execute("SELECT count(*), sum(state = 'online') FROM gateways").fetchone()
+    gws = db.execute("SELECT count(*), sum(CASE WHEN state = 'online' THEN 1 ELSE 0 END) "
+                     "FROM gateways").fetchone()
     return jsonify({"status": "ok", "time": time.time(),
                     "gateways": {"known": gws[0], "online": gws[1] or 0}})
 
@@ -71,9 +72,10 @@ def heat_trend() -> Any:
             return jsonify({"points": []})
     if since is None:
         since = until - 6 * 3600
+    mean = db.json_number('"values"', "wbgt_c", "mean")
+    mx = db.json_number('"values"', "wbgt_c", "max")
     rows = db.execute(
-        "SELECT \"end\" AS t, avg(json_extract(\"values\", '$.wbgt_c.mean')) AS mean, "
-        "max(json_extract(\"values\", '$.wbgt_c.max')) AS mx, count(*) AS n FROM summaries "
+        f'SELECT "end" AS t, avg({mean}) AS mean, max({mx}) AS mx, count(*) AS n FROM summaries '
         "WHERE kind='heat' AND \"end\" > ? AND \"end\" <= ? GROUP BY \"end\" ORDER BY \"end\"",
         (since, until)).fetchall()
     return jsonify({"points": [{"t": r["t"], "mean": round(r["mean"], 2), "max": r["mx"],

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import importlib
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, redirect, request, url_for
 
+from .db import Database
 from .store import connect, migrate
 
 # One module per area, each with a Blueprint `bp`. Add a line per area.
@@ -28,9 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("MACHIMORI")
     if test_config:
         app.config.update(test_config)
-    db_path = Path(app.config["DATABASE"])
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    init = connect(db_path)
+    init = connect(app.config["DATABASE"])
     migrate(init)
     init.close()
 
@@ -50,7 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def get_db() -> sqlite3.Connection:
+def get_db() -> Database:
     from flask import current_app
 
     if "db" not in g:

@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("run", help="run ingest and the web server",
                        description="Subscribe to the broker, store what arrives, serve the web "
                                    "pages and the API.")
-    r.add_argument("--db", default="data/collector.sqlite", help="SQLite database file")
+    r.add_argument("--db", default="data/collector.sqlite",
+                   help="SQLite database file, or a postgresql:// URL")
     r.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL")
     r.add_argument("--mqtt-username", default=None, help="broker user name")
     r.add_argument("--client-id", default="machimori-collector",
@@ -34,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     m = sub.add_parser("migrate", help="apply database migrations",
                        description="Create or upgrade the database schema.")
-    m.add_argument("--db", default="data/collector.sqlite", help="SQLite database file")
+    m.add_argument("--db", default="data/collector.sqlite",
+                   help="SQLite database file, or a postgresql:// URL")
     m.set_defaults(func=_cmd_migrate)
 
 

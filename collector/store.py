@@ -1,13 +1,13 @@
 """The collector's store: named, ordered migrations and the one writer for ingest.
 
-SQLite in WAL mode: one writer (the ingest worker), any number of readers (the web app).
+SQLite in WAL mode (one writer: the ingest worker; any number of readers: the web app), or
+PostgreSQL for several collectors (collector/db.py hides the differences).
 Ingest is idempotent: a summary or event id that is already stored is counted and skipped.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -16,43 +16,42 @@ from typing import Any
 
 from machimori.contract.mqtt import ContractError, decode_message
 
+from .db import Database
 
-def migrations() -> list[tuple[str, str]]:
-    """(name, sql) for every migration, in order of their names."""
-    root = resources.files("collector").joinpath("migrations")
+
+def migrations(dialect: str = "sqlite") -> list[tuple[str, str]]:
+    """(name, sql) for every migration of a dialect, in order of their names."""
+    root = resources.files("collector").joinpath("migrations", dialect)
     files = sorted(p.name for p in root.iterdir() if p.name.endswith(".sql"))
     return [(name, root.joinpath(name).read_text(encoding="utf-8")) for name in files]
 
 
-def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
-    if readonly:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-    else:
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA busy_timeout=5000")
-    db.row_factory = sqlite3.Row
-    return db
+def connect(url: str | Path, readonly: bool = False) -> Database:
+    """A database by URL: a file path for SQLite, postgresql://... for PostgreSQL."""
+    return Database(url, readonly=readonly)
 
 
-def migrate(db: sqlite3.Connection) -> list[str]:
+def migrate(db: Database) -> list[str]:
     """Apply the migrations not yet recorded; return their names."""
     db.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-               "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
-    done = {r[0] for r in db.execute("SELECT name FROM schema_migrations")}
+               "(name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)")
+    done = {r[0] for r in db.execute("SELECT name FROM schema_migrations").fetchall()}
     applied = []
-    for name, sql in migrations():
+    for name, sql in migrations(db.migrations_folder):
         if name in done:
             continue
-        db.execute("BEGIN IMMEDIATE")
+        db.begin()
         try:
+            if db.execute("SELECT 1 FROM schema_migrations WHERE name = ?",
+                          (name,)).fetchone():
+                db.rollback()  # another process applied it meanwhile
+                continue
             for stmt in _statements(sql):
                 db.execute(stmt)
             db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, time.time()))
-            db.execute("COMMIT")
+            db.commit()
         except BaseException:
-            db.execute("ROLLBACK")
+            db.rollback()
             raise
         applied.append(name)
     return applied
@@ -75,9 +74,8 @@ class Store:
 
     def __init__(self, path: str | Path, sinks: tuple[str, ...] = ()):
         self.sinks = tuple(sinks)  # names of external sinks fed through sink_queue
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = connect(self.path)
+        self.url = str(path)
+        self.db = connect(self.url)
         migrate(self.db)
 
     def close(self) -> None:
@@ -88,7 +86,7 @@ class Store:
         now = time.time() if now is None else now
         res = IngestResult()
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
+        db.begin()
         try:
             for topic, raw in items:
                 try:
@@ -110,16 +108,17 @@ class Store:
                     res.stored += 1
                 else:
                     res.duplicates += 1
-            db.execute("COMMIT")
+            db.commit()
         except BaseException:
-            db.execute("ROLLBACK")
+            db.rollback()
             raise
         return res
 
     def _summary(self, p: dict[str, Any], now: float) -> bool:
         cur = self.db.execute(
-            'INSERT OR IGNORE INTO summaries (id, gw, seq, kind, device, start, "end", n, '
-            '"values", wbgt_level, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
+            'INSERT INTO summaries (id, gw, seq, kind, device, start, "end", n, '
+            '"values", wbgt_level, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) '
+            "ON CONFLICT (id) DO NOTHING",
             (p["id"], p["gw"], p["seq"], p["kind"], p["device"], p["start"], p["end"], p["n"],
              json.dumps(p["values"]), p.get("wbgt_level"), now))
         if cur.rowcount != 1:
@@ -135,8 +134,9 @@ class Store:
             "INSERT INTO devices (id, kind, gw, lat, lon, name, height_m, latest_end, latest, "
             "wbgt_level, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, gw=excluded.gw, "
-            "lat=coalesce(excluded.lat, lat), lon=coalesce(excluded.lon, lon), "
-            "name=coalesce(excluded.name, name), height_m=coalesce(excluded.height_m, height_m), "
+            "lat=coalesce(excluded.lat, devices.lat), lon=coalesce(excluded.lon, devices.lon), "
+            "name=coalesce(excluded.name, devices.name), "
+            "height_m=coalesce(excluded.height_m, devices.height_m), "
             "latest_end=excluded.latest_end, latest=excluded.latest, "
             "wbgt_level=excluded.wbgt_level, updated_at=excluded.updated_at "
             "WHERE excluded.latest_end >= devices.latest_end",
@@ -155,9 +155,9 @@ class Store:
     def sink_done(self, ids: list[int]) -> None:
         """The sink has accepted these: remove them from the queue."""
         if ids:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.begin()
             self.db.executemany("DELETE FROM sink_queue WHERE id = ?", [(i,) for i in ids])
-            self.db.execute("COMMIT")
+            self.db.commit()
 
     def sink_depth(self, sink: str) -> int:
         return self.db.execute("SELECT count(*) FROM sink_queue WHERE sink = ?",
@@ -165,8 +165,8 @@ class Store:
 
     def _event(self, p: dict[str, Any], now: float) -> bool:
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO events (id, gw, seq, kind, device, ts, priority, data, "
-            "received_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO events (id, gw, seq, kind, device, ts, priority, data, "
+            "received_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
             (p["id"], p["gw"], p["seq"], p["kind"], p["device"], p["ts"], p["priority"],
              json.dumps(p.get("data", {}), ensure_ascii=False), now))
         return cur.rowcount == 1
@@ -175,9 +175,10 @@ class Store:
         self.db.execute(
             "INSERT INTO gateways (id, state, ts, version, outbox_depth, devices, updated_at) "
             "VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET state=excluded.state, "
-            "ts=excluded.ts, version=coalesce(excluded.version, version), "
-            "outbox_depth=coalesce(excluded.outbox_depth, outbox_depth), "
-            "devices=coalesce(excluded.devices, devices), updated_at=excluded.updated_at "
+            "ts=excluded.ts, version=coalesce(excluded.version, gateways.version), "
+            "outbox_depth=coalesce(excluded.outbox_depth, gateways.outbox_depth), "
+            "devices=coalesce(excluded.devices, gateways.devices), "
+            "updated_at=excluded.updated_at "
             "WHERE excluded.ts IS NULL OR gateways.ts IS NULL OR excluded.ts >= gateways.ts",
             (p["gw"], p["state"], p.get("ts"), p.get("version"), p.get("outbox_depth"),
              p.get("devices"), now))

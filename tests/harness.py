@@ -68,9 +68,10 @@ class Mosquitto:
 
 
 class Collector:
-    def __init__(self, workdir: Path, mqtt_url: str, client_id: str = "test-collector"):
+    def __init__(self, workdir: Path, mqtt_url: str, client_id: str = "test-collector",
+                 db: str | None = None):
         self.dir = workdir
-        self.db = workdir / "collector.sqlite"
+        self.db = db or str(workdir / "collector.sqlite")
         self.mqtt_url = mqtt_url
         self.client_id = client_id
         self.port = free_port()
@@ -111,9 +112,11 @@ class Collector:
             self.proc = None
 
     def query(self, sql: str, args: tuple = ()) -> list[tuple]:
-        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
+        from collector.db import Database
+
+        con = Database(self.db, readonly=True)
         try:
-            return con.execute(sql, args).fetchall()
+            return [tuple(r) for r in con.execute(sql, args).fetchall()]
         finally:
             con.close()
 
@@ -171,3 +174,65 @@ class Gateway:
 
 def python() -> str:
     return sys.executable
+
+
+PG_BIN = Path("/usr/lib/postgresql")
+
+
+def _pg_bindir() -> Path:
+    versions = sorted((p for p in PG_BIN.glob("*/bin") if (p / "initdb").exists()),
+                      key=lambda p: int(p.parent.name))
+    if not versions:
+        raise RuntimeError("PostgreSQL is not installed: run ./bin/test (as root it installs it)")
+    return versions[-1]
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster on a free loopback port (initdb + pg_ctl).
+
+    initdb refuses to run as root, so as root the cluster belongs to the `postgres` user.
+    """
+
+    def __init__(self) -> None:
+        import os
+        import tempfile
+
+        self.bindir = _pg_bindir()
+        self.dir = Path(tempfile.mkdtemp(prefix="machimori-pg-", dir="/tmp"))
+        self.port = free_port()
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._n = 0
+
+    def _run(self, *args: str) -> None:
+        cmd = [str(self.bindir / args[0]), *args[1:]]
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> "Postgres":
+        self._run("initdb", "-D", str(self.dir / "data"), "--auth=trust", "-U", "postgres",
+                  "--encoding=UTF8", "--locale=C")
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "log"), "-w",
+                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+                  "-c fsync=off -c max_connections=200", "start")
+        return self
+
+    def new_database(self) -> str:
+        import psycopg
+
+        self._n += 1
+        name = f"t{self._n}"
+        with psycopg.connect(self.url("postgres"), autocommit=True) as con:
+            con.execute(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+    def url(self, db: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)

@@ -24,18 +24,25 @@ def summary(seq: int, device: str = "heat-001", end: float = T + 60, air: float 
     return f"machimori/v1/gw/{gw}/summary/heat", json.dumps(body).encode()
 
 
-def test_migrations_are_named_ordered_and_recorded(tmp_path: Path) -> None:
-    names = [n for n, _ in migrations()]
-    assert names == sorted(names) and names[0] == "0001_init.sql"
-    db = connect(tmp_path / "c.sqlite")
+def test_both_dialects_have_the_same_migrations() -> None:
+    lite = [n for n, _ in migrations("sqlite")]
+    assert lite == [n for n, _ in migrations("postgresql")]
+    assert lite == sorted(lite) and lite[0] == "0001_init.sql"
+
+
+def test_migrations_are_named_ordered_and_recorded(db_url: str) -> None:
+    db = connect(db_url)
+    names = [n for n, _ in migrations(db.dialect)]
     assert migrate(db) == names
     assert migrate(db) == []  # idempotent
-    recorded = [r[0] for r in db.execute("SELECT name FROM schema_migrations ORDER BY name")]
+    recorded = [r[0] for r in db.execute(
+        "SELECT name FROM schema_migrations ORDER BY name").fetchall()]
     assert recorded == names
+    db.close()
 
 
-def test_ingest_is_idempotent_and_dead_letters_bad_input(tmp_path: Path) -> None:
-    st = Store(tmp_path / "c.sqlite")
+def test_ingest_is_idempotent_and_dead_letters_bad_input(db_url: str) -> None:
+    st = Store(db_url)
     r = st.ingest([summary(1), summary(2, device="heat-002"), summary(1),
                    ("machimori/v1/gw/gw-01/summary/heat", b"\x00\x01")])
     assert (r.stored, r.duplicates, r.dead) == (2, 1, 1)
@@ -49,8 +56,8 @@ def test_ingest_is_idempotent_and_dead_letters_bad_input(tmp_path: Path) -> None
     st.close()
 
 
-def test_latest_state_never_moves_backwards(tmp_path: Path) -> None:
-    st = Store(tmp_path / "c.sqlite")
+def test_latest_state_never_moves_backwards(db_url: str) -> None:
+    st = Store(db_url)
     st.ingest([summary(2, end=T + 120, air=33.0)])
     st.ingest([summary(1, end=T + 60, air=29.0)])  # a late redelivery of an older window
     latest = json.loads(st.db.execute("SELECT latest FROM devices").fetchone()[0])
@@ -59,13 +66,13 @@ def test_latest_state_never_moves_backwards(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def client(tmp_path: Path):
-    st = Store(tmp_path / "c.sqlite")
+def client(db_url: str):  # noqa: ANN201
+    st = Store(db_url)
     st.ingest([summary(1, end=T + 60, wbgt=24.0, level=1),
                summary(2, end=T + 120, wbgt=28.4, level=3),
                summary(3, device="heat-002", end=T + 120, wbgt=31.2, level=4, air=35.5)])
     st.close()
-    app = create_app({"DATABASE": str(tmp_path / "c.sqlite"), "TESTING": True})
+    app = create_app({"DATABASE": db_url, "TESTING": True})
     return app.test_client()
 
 
@@ -132,8 +139,8 @@ def test_openapi_catches_a_wrong_response(client) -> None:  # noqa: ANN001
     assert not list(v.iter_errors(good)) and list(v.iter_errors(bad))
 
 
-def test_sink_queue_is_filled_in_the_ingest_transaction(tmp_path: Path) -> None:
-    st = Store(tmp_path / "c.sqlite", sinks=("influx",))
+def test_sink_queue_is_filled_in_the_ingest_transaction(db_url: str) -> None:
+    st = Store(db_url, sinks=("influx",))
     st.ingest([summary(1), summary(1), summary(2, device="heat-002")])
     batch = st.sink_batch("influx", 10)
     assert [b[1]["id"] for b in batch] == ["gw-01:1", "gw-01:2"]  # the duplicate is not queued

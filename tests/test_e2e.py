@@ -41,8 +41,8 @@ def wait_all_stored(col: Collector, gws: list[Gateway], timeout: float = 60) -> 
              "every produced message to be stored")
 
 
-def test_end_to_end_sim_to_api(tmp_path: Path, mosquitto: Mosquitto) -> None:
-    col = Collector(tmp_path / "col", mosquitto.url).start()
+def test_end_to_end_sim_to_api(tmp_path: Path, mosquitto: Mosquitto, db_url: str) -> None:
+    col = Collector(tmp_path / "col", mosquitto.url, db=db_url).start()
     gws = make_town(tmp_path, mosquitto.url, speed=600, sim_minutes=10)
     try:
         for g in gws:
