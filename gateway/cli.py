@@ -8,6 +8,8 @@ import importlib
 # Modules adding `gw` sub-commands: each defines register(gw_subparsers). One line per module.
 GW_COMMAND_MODULES = [
     "gateway.daemon",
+    "gateway.installer_radio",
+    "gateway.installer",
 ]
 
 

@@ -8,6 +8,8 @@ import importlib
 # Modules adding `sim` sub-commands: each defines register(subparsers).
 SIM_COMMAND_MODULES = [
     "sim.commands",
+    "sim.routeb",
+    "sim.meter_bridge",
 ]
 
 
