@@ -16,8 +16,15 @@ from gateway.kernels.heat import (
     wbgt_moe,
     wbgt_outdoor,
 )
-from gateway.kernels.liljegren import direct_fraction_erbs, wbgt_liljegren, wind_10m_to_2m
+from gateway.kernels.liljegren import (
+    _globe_map,
+    _wetbulb_map,
+    direct_fraction_erbs,
+    wbgt_liljegren,
+    wind_10m_to_2m,
+)
 from gateway.kernels.sun import SHADE, SUN, UNKNOWN, cos_zenith, sun_or_shade, surface_hot_spots
+from gateway.kernels.utci import COEF, EXPONENTS, utci, vapour_pressure_kpa
 
 TOL = 0.1  # °C, the issue's bound
 # pythermalcomfort builds its own functions with numba.vectorize, which fails without the JIT;
@@ -70,6 +77,64 @@ def test_liljegren_matches_thermofeel_over_weather_grid() -> None:
     mine = wbgt_liljegren(ta, rh, p, wind_10m_to_2m(va, cz, sr), sr, fd, cz)
     assert np.isfinite(ref).all() and np.isfinite(mine).all()
     assert np.max(np.abs(mine - ref)) <= TOL
+
+
+def test_liljegren_solution_is_the_reference_fixed_point() -> None:
+    """The Newton solution satisfies the reference program's own maps: Tg = map(Tg), Tw = map(Tw)."""
+    from gateway.kernels import liljegren as lj
+
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        ta = rng.uniform(263.0, 318.0)
+        rh = rng.uniform(0.05, 1.0)
+        p = rng.uniform(950.0, 1030.0)
+        speed = rng.uniform(0.1, 6.0)
+        solar = rng.uniform(0.0, 1000.0)
+        fdir = rng.uniform(0.0, 0.9)
+        cosz = rng.uniform(0.05, 1.0)
+        e_air = rh * lj._esat(ta)
+        lw = 0.5 * (0.575 * e_air ** 0.143 * ta ** 4 + lj.EMIS_SFC * ta ** 4)
+        tg = lj._globe(ta, p, speed, solar, fdir, cosz, lw)
+        sw = solar / (2.0 * lj.SIGMA * lj.EMIS_GLOBE) * (1.0 - lj.ALB_GLOBE) * (
+            fdir * (1.0 / (2.0 * cosz) - 1.0) + 1.0 + lj.ALB_SFC)
+        assert abs(_globe_map(tg, ta, p, speed, lw, sw) - tg) < 0.01
+        tw = lj._natural_wetbulb(ta, e_air, p, speed, solar, fdir, cosz, lw)
+        absorbed = (1.0 - lj.ALB_WICK) * solar * (
+            (1.0 - fdir) * (1.0 + 0.25 * lj.D_WICK / lj.L_WICK)
+            + fdir * (np.tan(np.arccos(cosz)) / np.pi + 0.25 * lj.D_WICK / lj.L_WICK) + lj.ALB_SFC)
+        assert abs(_wetbulb_map(tw, ta, p, speed, e_air, lw, absorbed) - tw) < 0.01
+
+
+@needs_jit_reference
+@pytest.mark.filterwarnings("ignore:.*applicability limits")
+def test_utci_matches_pythermalcomfort_over_its_valid_range() -> None:
+    """Range: Ta −50…50 °C, Tmrt − Ta −30…70 K, 10 m wind 0.5…17 m/s, RH 0…100 % (Pa ≤ 5 kPa);
+    both return NaN outside it."""
+    from pythermalcomfort.models import utci as ref_utci
+
+    ta, dt, va, rh = grid(np.arange(-50.0, 50.1, 5.0), np.arange(-30.0, 70.1, 10.0),
+                          np.array([0.5, 1.0, 3.0, 6.0, 10.0, 17.0]),
+                          np.arange(0.0, 100.1, 20.0))
+    ref = ref_utci(ta, ta + dt, va, rh, round_output=False).utci
+    mine = utci(ta, ta + dt, va, rh)
+    assert np.array_equal(np.isnan(ref), np.isnan(mine))
+    assert np.isfinite(mine).sum() > 0.9 * mine.size
+    assert np.nanmax(np.abs(mine - ref)) <= TOL
+
+
+def test_utci_plain_reading_and_limits() -> None:
+    """The published table: 210 distinct terms of degree ≤ 6; the kernel is Ta + Σ c·Ta^i·va^j·ΔT^k·Pa^l."""
+    assert len({tuple(e) for e in EXPONENTS.tolist()}) == 210 and EXPONENTS.sum(axis=1).max() == 6
+    ta, tmrt, va, rh = 31.0, 52.0, 2.0, 60.0
+    pa = vapour_pressure_kpa(ta, rh)
+    assert 2.6 < pa < 2.8  # 60 % of ~4.49 kPa at 31 °C
+    plain = ta + sum(c * ta ** i * va ** j * (tmrt - ta) ** k * pa ** m
+                     for c, (i, j, k, m) in zip(COEF.tolist(), EXPONENTS.tolist(), strict=True))
+    got = utci(np.array([ta, ta, 60.0, ta]), np.array([tmrt, ta - 40.0, tmrt, tmrt]),
+               np.array([va, va, va, 0.2]), np.array([rh, rh, rh, rh]))
+    assert got[0] == pytest.approx(plain, abs=1e-9)
+    assert got[0] > ta  # sun-loaded, humid: hotter than the air
+    assert np.isnan(got[1:]).all()  # Tmrt − Ta < −30, Ta > 50, wind < 0.5 m/s
 
 
 def test_measured_wbgt_and_heat_index_plain_reading() -> None:

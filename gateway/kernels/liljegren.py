@@ -2,8 +2,9 @@
 
 Inputs are what a gateway has: air temperature, humidity, pressure, wind, global solar radiation
 (measured, or estimated from a node's illuminance) and the sun's position (gateway/kernels/sun.py).
-Tg and Tnw are each solved from their steady-state energy balance — by the secant method on the
-reference program's fixed-point map (its damped iteration, tolerance 0.02 K, is the fallback), then
+Tg and Tnw are each solved from their steady-state energy balance (the reference program's
+fixed-point maps _globe_map and _wetbulb_map): Newton's method with the air properties frozen at the
+current film temperature, then the properties updated, until the temperature settles; then
 WBGT = 0.7·Tnw + 0.2·Tg + 0.1·Ta. Constants are those of the paper (2-inch globe, ε 0.95, albedo
 0.05; wick 7 mm × 25.4 mm; ground albedo 0.45); sensors are assumed to sit over ground at air
 temperature. NaN where an iteration does not converge (or an input is NaN).
@@ -28,26 +29,37 @@ EMIS_GLOBE, ALB_GLOBE, D_GLOBE = 0.95, 0.05, 0.0508
 EMIS_SFC, ALB_SFC = 0.999, 0.45
 COSZ_MIN = 0.00873  # sun more than 89.5° from the zenith counts as down
 MIN_SPEED = 0.13  # m/s; below this free convection dominates and the correlations fail
-TOLERANCE = 0.02
-MAX_ITER = 500
-SECANT_ITER = 30
-SECANT_TOL = 1e-4
+OUTER_ITER = 20  # property updates; two or three are the norm
+OUTER_TOL = 0.05  # K; the update's contraction is a few %, so the error left is ~1e-3 K
+NEWTON_ITER = 30
+NEWTON_TOL = 1e-3  # K; Newton converges quadratically here, so the error left is ~1e-6 K
 MIN_WIND_10M = 0.62  # operational floor for 10 m wind (≈0.5 m/s at 2 m)
+# LLVM may reassociate, contract to FMA and use reciprocals; NaN and inf keep their meaning
+FAST = {"reassoc", "contract", "arcp", "nsz"}
+# constants of the property formulas below, folded once (the solvers use them in log form)
+PR_GLOBE = PRANDTL ** 0.3333
+PR_WICK = PRANDTL ** 0.44
+VISC_C = 2.6693e-6 * math.sqrt(M_AIR) / (3.617 * 3.617)
+TC12 = math.sqrt(132.0 * 647.3)
+DIFF_C = (3.640e-4 * (36.4 * 218.0) ** (1.0 / 3.0) * (132.0 * 647.3) ** (5.0 / 12.0)
+          * math.sqrt(1.0 / M_AIR + 1.0 / M_H2O) * 1013.25 * 1e-4)  # × (T/TC12)^2.334 / p
+LN_SC_C = math.log(R_AIR * TC12 / (100.0 * DIFF_C))  # ln Schmidt = ln ν + this − 1.334 ln(T/TC12)
+ESAT_B = 17.502 * (273.15 - 32.18)  # d ln es / dT = ESAT_B / (T − 32.18)²
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _esat(tk: float) -> float:
     """Saturation vapour pressure over water, hPa (Buck 1981, enhancement 1.004)."""
     return 1.004 * 6.1121 * math.exp(17.502 * (tk - 273.15) / (tk - 32.18))
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _viscosity(tk: float) -> float:
     omega = (tk / 97.0 - 2.9) / 0.4 * (-0.034) + 1.048
     return 2.6693e-6 * math.sqrt(M_AIR * tk) / (3.617 * 3.617 * omega)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _conductivity(tk: float) -> float:
     return (CP + 1.25 * R_AIR) * _viscosity(tk)
 
@@ -62,7 +74,7 @@ def _diffusivity(tk: float, p_hpa: float) -> float:
     return 3.640e-4 * (tk / tc12) ** 2.334 * pc * tc512 * mmix / (p_hpa / 1013.25) * 1e-4
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _reynolds(tk: float, p_hpa: float, speed: float, d: float) -> float:
     density = p_hpa * 100.0 / (R_AIR * tk)
     return max(speed, MIN_SPEED) * density * d / _viscosity(tk)
@@ -78,31 +90,42 @@ def _globe_map(tg: float, ta: float, p: float, speed: float, longwave: float,
     return (longwave - h / (SIGMA * EMIS_GLOBE) * (tg - ta) + shortwave) ** 0.25
 
 
-@njit(cache=True)
-def _globe(ta: float, rh: float, p: float, speed: float, solar: float, fdir: float,
-           cosz: float) -> float:
-    """Globe temperature, K. rh as a fraction."""
-    emis_atm = 0.575 * (rh * _esat(ta)) ** 0.143
+@njit(cache=True, fastmath=FAST)
+def _globe_a(tref: float, p: float, speed: float) -> float:
+    """Convective coefficient of the globe over σ·ε (K³), properties at the film temperature."""
+    re = _reynolds(tref, p, speed, D_GLOBE)
+    h = (2.0 + 0.6 * math.sqrt(re) * PR_GLOBE) * _conductivity(tref) / D_GLOBE
+    return h / (SIGMA * EMIS_GLOBE)
+
+
+@njit(cache=True, fastmath=FAST)
+def _globe(ta: float, p: float, speed: float, solar: float, fdir: float, cosz: float,
+           longwave: float) -> float:
+    """Globe temperature, K, given the downwelling longwave term (_longwave).
+
+    The balance Tg⁴ + a(Tf)·(Tg − Ta) = longwave + shortwave, Tf = (Tg + Ta)/2, is the reference's
+    fixed point (_globe_map). With the air properties frozen at the current film temperature it is
+    a convex quartic, solved by Newton without any power function; the properties are then updated
+    and the quartic solved again until Tg moves less than OUTER_TOL (two or three rounds).
+    """
     cz = cosz if cosz > COSZ_MIN else 1.0
     beam = fdir * (1.0 / (2.0 * cz) - 1.0) if fdir > 0.0 else 0.0
-    longwave = 0.5 * (emis_atm * ta ** 4 + EMIS_SFC * ta ** 4)
     shortwave = solar / (2.0 * SIGMA * EMIS_GLOBE) * (1.0 - ALB_GLOBE) * (beam + 1.0 + ALB_SFC)
-    # Secant on g(T) = map(T) − T: the same fixed point as the reference's damped iteration,
-    # reached in a handful of steps instead of dozens.
-    x0 = ta
-    g0 = _globe_map(x0, ta, p, speed, longwave, shortwave) - x0
-    x1 = x0 + 0.1 * g0
-    for _ in range(SECANT_ITER):
-        g1 = _globe_map(x1, ta, p, speed, longwave, shortwave) - x1
-        if abs(g1) < SECANT_TOL or g1 == g0:
-            return x1 + g1
-        x0, x1, g0 = x1, x1 - g1 * (x1 - x0) / (g1 - g0), g1
-    tg = ta  # fall back to the reference's damped fixed-point iteration
-    for _ in range(MAX_ITER):
-        new = _globe_map(tg, ta, p, speed, longwave, shortwave)
-        if abs(new - tg) < TOLERANCE:
-            return new
-        tg = 0.9 * tg + 0.1 * new
+    c = longwave + shortwave
+    tg = ta
+    for _ in range(OUTER_ITER):
+        a = _globe_a(0.5 * (tg + ta), p, speed)
+        t = tg
+        for _ in range(NEWTON_ITER):
+            t2 = t * t
+            step = (t2 * t2 + a * (t - ta) - c) / (4.0 * t2 * t + a)
+            t -= step
+            if abs(step) < NEWTON_TOL:
+                break
+        moved = abs(t - tg)
+        tg = t
+        if moved < OUTER_TOL:
+            return tg if math.isfinite(tg) else np.nan
     return np.nan
 
 
@@ -122,34 +145,54 @@ def _wetbulb_map(tw: float, ta: float, p: float, speed: float, e_air: float, lon
             * (PRANDTL / schmidt) ** 0.56 + radiative / h)
 
 
-@njit(cache=True)
-def _natural_wetbulb(ta: float, rh: float, p: float, speed: float, solar: float, fdir: float,
-                     cosz: float) -> float:
-    """Natural (radiation-exposed, ventilated by the wind only) wet-bulb temperature, K."""
-    emis_atm = 0.575 * (rh * _esat(ta)) ** 0.143
-    cz = cosz if cosz > COSZ_MIN else 1.0
-    tan_z = math.tan(math.acos(min(1.0, cz)))
-    e_air = rh * _esat(ta)
-    longwave = 0.5 * (emis_atm * ta ** 4 + EMIS_SFC * ta ** 4)
+@njit(cache=True, fastmath=FAST)
+def _natural_wetbulb(ta: float, e_air: float, p: float, speed: float, solar: float, fdir: float,
+                     cosz: float, longwave: float) -> float:
+    """Natural (radiation-exposed, ventilated by the wind only) wet-bulb temperature, K, given the
+    vapour pressure e_air (hPa) and the longwave term (_longwave).
+
+    Solves T = _wetbulb_map(T): with the air properties (h, Schmidt number, latent heat) frozen at
+    the current film temperature, T − Ta + K·(es(T) − e)/(p − es(T)) − (σε(L − T⁴) + absorbed)/h
+    is increasing in T and Newton finds its root in a few steps (one exp each); the properties are
+    then updated and the root found again until T moves less than OUTER_TOL.
+    """
+    cz = min(1.0, cosz if cosz > COSZ_MIN else 1.0)
+    tan_z = math.sqrt(1.0 - cz * cz) / cz
     absorbed = (1.0 - ALB_WICK) * solar * (
         (1.0 - fdir) * (1.0 + 0.25 * D_WICK / L_WICK)
         + fdir * (tan_z / math.pi + 0.25 * D_WICK / L_WICK) + ALB_SFC)
     z = math.log(e_air / (6.1121 * 1.004))
-    start = 273.15 + 240.97 * z / (17.502 - z)  # the dew point
-    x0 = start
-    g0 = _wetbulb_map(x0, ta, p, speed, e_air, longwave, absorbed) - x0
-    x1 = x0 + 0.1 * g0
-    for _ in range(SECANT_ITER):
-        g1 = _wetbulb_map(x1, ta, p, speed, e_air, longwave, absorbed) - x1
-        if abs(g1) < SECANT_TOL or g1 == g0:
-            return x1 + g1
-        x0, x1, g0 = x1, x1 - g1 * (x1 - x0) / (g1 - g0), g1
-    tw = start
-    for _ in range(MAX_ITER):
-        new = _wetbulb_map(tw, ta, p, speed, e_air, longwave, absorbed)
-        if abs(new - tw) < TOLERANCE:
-            return new
-        tw = 0.9 * tw + 0.1 * new
+    dew = 273.15 + 240.97 * z / (17.502 - z)
+    tw = dew + (ta - dew) / 3.0  # roughly the psychrometric wet bulb: a good first film temperature
+    se = SIGMA * EMIS_WICK
+    for _ in range(OUTER_ITER):
+        # the same properties as _wetbulb_map, in log form (fewer power functions)
+        tref = 0.5 * (tw + ta)
+        omega = (tref / 97.0 - 2.9) / 0.4 * (-0.034) + 1.048
+        visc = VISC_C * math.sqrt(tref) / omega
+        ln_re = math.log(max(speed, MIN_SPEED) * p * 100.0 * D_WICK / (R_AIR * tref * visc))
+        h = 0.281 * math.exp(0.6 * ln_re) * PR_WICK * (CP + 1.25 * R_AIR) * visc / D_WICK
+        ln_sc = math.log(visc) + LN_SC_C - 1.334 * math.log(tref / TC12)
+        latent = (313.15 - tref) / 30.0 * (-71100.0) + 2.4073e6
+        k = latent / RATIO * math.exp(0.56 * (math.log(PRANDTL) - ln_sc))
+        inv_h = 1.0 / h
+        gain = (se * longwave + absorbed) * inv_h
+        t = tw
+        for _ in range(NEWTON_ITER):
+            es = _esat(t)
+            inv = 1.0 / (p - es)
+            q = 1.0 / (t - 32.18)
+            t3 = t * t * t
+            g = t - ta + k * (es - e_air) * inv - gain + se * t3 * t * inv_h
+            dg = 1.0 + k * es * ESAT_B * q * q * (p - e_air) * inv * inv + 4.0 * se * t3 * inv_h
+            step = g / dg
+            t -= step
+            if abs(step) < NEWTON_TOL:
+                break
+        moved = abs(t - tw)
+        tw = t
+        if moved < OUTER_TOL:
+            return tw if math.isfinite(tw) else np.nan
     return np.nan
 
 
@@ -171,10 +214,17 @@ def wbgt_liljegren(ta: np.ndarray, rh: np.ndarray, p_hpa: np.ndarray, wind_2m: n
         if cosz[i] < COSZ_MIN:
             f = 0.0
         s = max(0.0, solar[i])
-        tg = _globe(tk, h, p_hpa[i], wind_2m[i], s, f, cosz[i])
-        tw = _natural_wetbulb(tk, h, p_hpa[i], wind_2m[i], s, f, cosz[i])
+        e_air = h * _esat(tk)
+        t4 = tk * tk * tk * tk
+        longwave = 0.5 * (0.575 * e_air ** 0.143 * t4 + EMIS_SFC * t4)
+        tg = _globe(tk, p_hpa[i], wind_2m[i], s, f, cosz[i], longwave)
+        tw = _natural_wetbulb(tk, e_air, p_hpa[i], wind_2m[i], s, f, cosz[i], longwave)
         out[i] = 0.7 * (tw - 273.15) + 0.2 * (tg - 273.15) + 0.1 * ta[i]
     return out
+
+
+# (2 m / 10 m) ** exponent for stability classes A … F (urban power-law exponents)
+_URBAN_FACTOR = tuple(0.2 ** e for e in (0.15, 0.15, 0.20, 0.25, 0.30, 0.30))
 
 
 @njit(cache=True)
@@ -183,7 +233,7 @@ def wind_10m_to_2m(va10: np.ndarray, cosz: np.ndarray, solar: np.ndarray) -> np.
     Pasquill–Gifford stability class (urban exponents), after Liljegren; floored at 0.13 m/s.
     The 10 m wind is first raised to the 0.62 m/s operational floor."""
     out = np.empty(va10.shape[0])
-    urban = (0.15, 0.15, 0.20, 0.25, 0.30, 0.30)
+    factor = _URBAN_FACTOR
     for i in range(va10.shape[0]):
         v = max(va10[i], MIN_WIND_10M)
         if cosz[i] > 0.0:
@@ -196,7 +246,7 @@ def wind_10m_to_2m(va10: np.ndarray, cosz: np.ndarray, solar: np.ndarray) -> np.
         else:
             row = 2 if v >= 2.5 else 1 if v >= 2.0 else 0
             cls = (5, 5, 4)[row]  # night: E, E, D
-        out[i] = max(v * 0.2 ** urban[cls - 1], MIN_SPEED)
+        out[i] = max(v * factor[cls - 1], MIN_SPEED)
     return out
 
 
