@@ -41,7 +41,7 @@ def main(cfg, sleep_ms=time.sleep_ms):
     freefall = bool(dev.accel.interrupt_source() & 0x40)
     by_pin = machine.wake_reason() not in (machine.TIMER_WAKE, 0)
     button = dev.button.value() == 1 or (by_pin and not freefall)
-    payload = wake(cfg, dev, state, time.time() + _EPOCH, button, freefall)
+    payload = wake(cfg, dev, state, int(time.time()) + _EPOCH, button, freefall)
     dev.ble.active(False)
     # Wake on the button (to 3V3, pulled down: pressed = high) or INT1 (active high): one level
     # for both, as the wake APIs take a single level (wiring in docs/hardware.md).
