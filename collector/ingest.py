@@ -40,8 +40,9 @@ class IngestWorker:
                  username: str | None = None, password: str | None = None,
                  shared_group: str | None = None, batch_max: int = 500,
                  queue_max: int = 10_000, mqtt_version: int = 3,
-                 session_expiry_s: int = 7 * 86400):
+                 session_expiry_s: int = 7 * 86400, sinks: tuple[str, ...] = ()):
         self.store_path = db_path
+        self.sinks = tuple(sinks)  # external sinks the store queues each new summary for
         u = urlparse(mqtt_url)
         self.host, self.port = u.hostname or "127.0.0.1", u.port or 1883
         self.batch_max = batch_max
@@ -102,7 +103,7 @@ class IngestWorker:
         self.client.loop_start()
 
     def _write_loop(self) -> None:
-        store = Store(self.store_path)
+        store = Store(self.store_path, sinks=self.sinks)
         try:
             while not (self._stop.is_set() and self._q.empty()):
                 try:

@@ -31,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--no-web", action="store_true", help="ingest only")
     r.add_argument("--no-ingest", action="store_true", help="web only")
     r.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    r.add_argument("--influx-url", default=None,
+                   help="also write summaries to this InfluxDB v2 write API (docs/influx.md)")
+    r.add_argument("--influx-org", default="machimori", help="InfluxDB organisation")
+    r.add_argument("--influx-bucket", default="machimori", help="InfluxDB bucket")
+    r.add_argument("--influx-token", default=None,
+                   help="InfluxDB token (better: the MACHIMORI_INFLUX_TOKEN environment variable)")
     r.set_defaults(func=_cmd_run)
 
     m = sub.add_parser("migrate", help="apply database migrations",
@@ -64,6 +70,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
 
+    sink = None
+    if args.influx_url:
+        from .influx import SINK, InfluxConfig, InfluxSink
+
+        try:
+            cfg = InfluxConfig(url=args.influx_url, org=args.influx_org,
+                               bucket=args.influx_bucket,
+                               token=args.influx_token
+                               or os.environ.get("MACHIMORI_INFLUX_TOKEN", ""))
+        except ValueError as exc:
+            log.error("%s", exc)
+            return 2
+        sink = InfluxSink(args.db, cfg).start()
     worker = None
     if not args.no_ingest:
         from .ingest import IngestWorker
@@ -71,7 +90,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         worker = IngestWorker(args.db, args.mqtt, client_id=args.client_id,
                               username=args.mqtt_username,
                               password=os.environ.get("MACHIMORI_MQTT_PASSWORD"),
-                              shared_group=args.shared_group, mqtt_version=args.mqtt_version)
+                              shared_group=args.shared_group, mqtt_version=args.mqtt_version,
+                              sinks=(SINK,) if sink else ())
         worker.start()
     server = None
     if not args.no_web:
@@ -87,6 +107,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     log.info("stopping")
     if worker is not None:
         worker.stop()
+    if sink is not None:
+        sink.stop()
     if server is not None:
         server.close()
     return 0

@@ -69,11 +69,12 @@ class Mosquitto:
 
 class Collector:
     def __init__(self, workdir: Path, mqtt_url: str, client_id: str = "test-collector",
-                 db: str | None = None):
+                 db: str | None = None, extra_args: tuple[str, ...] = ()):
         self.dir = workdir
         self.db = db or str(workdir / "collector.sqlite")
         self.mqtt_url = mqtt_url
         self.client_id = client_id
+        self.extra_args = tuple(extra_args)  # more `collector run` options (--influx-url, ...)
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
@@ -84,7 +85,7 @@ class Collector:
     def start(self) -> Collector:
         self.proc = spawn(["-m", "machimori.cli", "collector", "run", "--db", str(self.db),
                            "--mqtt", self.mqtt_url, "--port", str(self.port), "--client-id",
-                           self.client_id], self.dir / "collector.log")
+                           self.client_id, *self.extra_args], self.dir / "collector.log")
         wait_for(self._healthy, 60, "the collector's web server")
         return self
 
@@ -124,6 +125,72 @@ class Collector:
         rows = self.query("SELECT seq FROM summaries WHERE gw=? UNION ALL "
                           "SELECT seq FROM events WHERE gw=?", (gw, gw))
         return sorted(r[0] for r in rows)
+
+
+class VictoriaMetrics:
+    """A real VictoriaMetrics (Debian `victoria-metrics`): it accepts the InfluxDB v2 write API.
+
+    Deduplication is on (-dedup.minScrapeInterval=1ms) so a point written twice, as a sink may
+    after a lost answer, reads back once, as it does from InfluxDB.
+    """
+
+    def __init__(self, workdir: Path, port: int | None = None):
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> VictoriaMetrics:
+        binary = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
+        if not Path(binary).exists():
+            raise RuntimeError("victoria-metrics is not installed: run ./bin/test as root")
+        log = open(self.dir / "victoria-metrics.log", "ab")  # noqa: SIM115 - the child's
+        self.proc = subprocess.Popen(
+            [binary, f"-storageDataPath={self.dir / 'data'}",
+             f"-httpListenAddr=127.0.0.1:{self.port}", "-retentionPeriod=100y",
+             "-search.latencyOffset=0s", "-dedup.minScrapeInterval=1ms"],
+            stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, 30,
+                 "victoria-metrics to listen")
+        if self.proc.poll() is not None:
+            raise RuntimeError("victoria-metrics exited: "
+                               + (self.dir / "victoria-metrics.log").read_text())
+        return self
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        wait_for(lambda: not port_open(self.port), 10, "victoria-metrics to close its port")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+            self.proc = None
+
+    def export(self, metric: str) -> dict[tuple[tuple[str, str], ...], dict[int, float]]:
+        """Every series of `metric`: {sorted labels: {timestamp ms: value}}."""
+        from urllib.parse import quote
+
+        # Fresh points sit in memory for up to a second; this makes them searchable now.
+        with urllib.request.urlopen(self.url + "/internal/force_flush", timeout=10) as r:
+            r.read()
+        query = quote('{__name__="' + metric + '"}')
+        with urllib.request.urlopen(f"{self.url}/api/v1/export?match[]={query}",
+                                    timeout=10) as r:
+            lines = r.read().decode().splitlines()
+        out: dict[tuple[tuple[str, str], ...], dict[int, float]] = {}
+        for line in lines:
+            item = json.loads(line)
+            labels = tuple(sorted((k, v) for k, v in item["metric"].items() if k != "__name__"))
+            series = out.setdefault(labels, {})
+            series.update(zip(item["timestamps"], item["values"], strict=True))
+        return out
 
 
 class Gateway:
