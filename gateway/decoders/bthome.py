@@ -6,8 +6,9 @@ device's history and live in `gateway.decoders.tracker`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import struct
 from functools import lru_cache
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
@@ -42,15 +43,32 @@ def _decimals(factor: float) -> int:
     return -int(f"{factor:e}".split("e")[-1])
 
 
+def _scale(factor: float) -> tuple[float, int]:
+    """(divisor, places): a decimal factor 10**-k becomes a division by 10**k, which gives the
+    same double as the reference's round(raw * factor, k) and is several times cheaper."""
+    places = _decimals(factor)
+    if factor == 1:
+        return 1.0, 0
+    if abs(factor * 10**places - 1) < 1e-12:
+        return float(10**places), 0
+    return 0.0, places  # e.g. 0.35: round(raw * factor, places) as the reference does
+
+
 # Flat lookup table indexed by object id: the hot loop does one list index per object.
-_TABLE: list[tuple[int, str, int, bool, float, int] | None] = [None] * 256
+# Row: (kind, name, length, signed, factor, divisor, places, struct format or None).
+_FMT = {(1, False): "<B", (1, True): "<b", (2, False): "<H", (2, True): "<h",
+        (4, False): "<I", (4, True): "<i"}
+_TABLE: list[tuple | None] = [None] * 256
 for _s in OBJECTS.values():
     _k = _SCALED if _s.kind == "sensor" else _BINARY if _s.kind == "binary" else _OTHER
-    _TABLE[_s.object_id] = (_k, _s.name, _s.length, _s.signed, _s.factor, _decimals(_s.factor))
+    _div, _pl = _scale(_s.factor)
+    _st = _FMT.get((_s.length, _s.signed))
+    _TABLE[_s.object_id] = (_k, _s.name, _s.length, _s.signed, _s.factor, _div, _pl,
+                            struct.Struct(_st).unpack_from if _st else None)
 
 
-@dataclass(frozen=True, slots=True)
-class BTHomeReading:
+class BTHomeReading(NamedTuple):
+    # Immutable like a frozen dataclass, but built several times faster (hot path).
     encrypted: bool
     trigger: bool
     packet_id: int | None
@@ -104,7 +122,7 @@ def _objects(data: bytes, i: int, n: int) -> tuple[list[tuple[str, Value]], int 
             # The spec: a receiver stops at the first id it does not know, keeping what it has,
             # so that a newer sensor still works with an older gateway.
             return values, packet_id, oid
-        kind, name, length, signed, factor, places = row
+        kind, name, length, signed, factor, div, places, unpack = row
         i += 1
         if length == 0:  # length-prefixed text / raw / command
             if i >= n:
@@ -115,11 +133,14 @@ def _objects(data: bytes, i: int, n: int) -> tuple[list[tuple[str, Value]], int 
         if end > n:
             raise DecodeError("truncated", f"object 0x{oid:02x} needs {length} bytes")
         if kind == _SCALED:
-            raw = frombytes(data[i:end], "little", signed=signed)
+            raw = unpack(data, i)[0] if unpack else frombytes(data[i:end], "little",
+                                                               signed=signed)
             if oid == 0:
                 packet_id = raw
+            elif div:
+                values.append((name, raw / div))
             else:
-                values.append((name, round(raw * factor, places) if places else float(raw)))
+                values.append((name, round(raw * factor, places)))
         elif kind == _BINARY:
             values.append((name, data[i] != 0))
         elif length:
