@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "gateway.cli",
     "collector.cli",
     "sim.cli",
+    "hw.firmware.cli",
     "gateway.kernels.cli",
 ]
 
