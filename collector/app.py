@@ -14,6 +14,7 @@ from .store import connect, migrate
 BLUEPRINT_MODULES = [
     "collector.api",
     "collector.heat",
+    "collector.ngsi",
 ]
 
 
