@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from momonga import Momonga
 
 from gateway import echonet
 from gateway import skstack as sk
+from gateway.decoders.errors import DecodeError
 from gateway.routeb import RouteBClient, RouteBError
 from sim.pty_device import PtyDevice
 from sim.routeb import DEFAULT_PASSWORD, DEFAULT_RBID, SmartMeter, WisunModule
@@ -120,3 +123,28 @@ def test_module_lines_are_byte_exact(layout: sk.Layout) -> None:
         echonet.SMART_METER, echonet.CONTROLLER)
     assert mod.feed(b"BOGUS 1\r\n") == b"FAIL ER04\r\n"
     assert mod.feed(b"SKSETPWD 5 abc\r\n") == b"FAIL ER06\r\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40))
+def test_fuzz_echonet_frames_only_typed_rejections(data: bytes) -> None:
+    try:
+        f = echonet.parse(data)
+    except DecodeError as e:
+        assert e.reason in ("truncated", "not_echonet")
+        return
+    try:
+        echonet.describe(f)
+    except DecodeError as e:
+        assert e.reason in ("bad_length", "bad_unit")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([sk.BP35A1, sk.BP35C2]),
+       st.lists(st.sampled_from(["EVENT", "ERXUDP", "21", "FE80::1", "0E1A", "zz", "0004",
+                                 "01020304", "1", "0"]), max_size=12))
+def test_fuzz_skstack_lines_only_typed_rejections(layout: sk.Layout, words: list[str]) -> None:
+    try:
+        sk.parse(layout, " ".join(words))
+    except DecodeError as e:
+        assert e.reason in ("bad_line", "bad_erxudp")
