@@ -17,11 +17,11 @@ def daily_series(days: int, step: float = 300.0, seed: int = 3) -> tuple[np.ndar
 def test_detector_streaming_equals_batch_and_stays_in_range() -> None:
     t, x = daily_series(6)
     whole = anomaly.detect_series(t, x)
-    st, slots, ngrams = anomaly.new_state()
+    st, slots, ngrams, tails = anomaly.new_state()
     parts = np.empty_like(whole)
     for lo in range(0, len(x), 97):  # uneven batches, as a live stream delivers them
         anomaly.detect_batch(t[lo:lo + 97], x[lo:lo + 97], anomaly.DEFAULT_PARAMS, st, slots,
-                             ngrams, parts[lo:lo + 97])
+                             ngrams, tails, parts[lo:lo + 97])
     assert np.array_equal(whole, parts)
     assert whole.min() >= 0.0 and whole.max() < 1.0
 
@@ -160,3 +160,23 @@ def test_dwell_time() -> None:
     assert people.dwell_update(np.array([22], dtype=np.uint64), np.array([950.0]), keys, first,
                                last) == 0
     assert sorted(people.dwell_close(5000.0, 500.0, keys, first, last).tolist()) == [940.0]
+
+
+def test_recurring_spikes_stop_alarming_but_a_new_kind_of_spike_does() -> None:
+    """Scores are tail probabilities against each surprise's own history: a spike that recurs every
+    50 readings becomes ordinary, a spike twice as large as any before is rare."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    t = np.arange(n, dtype=np.float64) * 300.0
+    x = 10.0 + rng.normal(0, 0.2, n)
+    x[::50] += 5.0
+    x[2525] += 10.0  # off the 50-reading beat, and larger than any spike so far
+    params = anomaly.DEFAULT_PARAMS.copy()
+    params[anomaly.P_SUPPRESS] = 0  # the raw score, without the repeat-alarm damping
+    s = anomaly.detect_series(t, x, params)
+    late_spikes = s[1500:2500:50]
+    assert np.median(late_spikes) < params[anomaly.P_ALARM] < 0.85 < s[2525]
+    assert s[2525] >= np.quantile(late_spikes, 0.95)
+    # with the damping, an alarm is not repeated for readings that do not clearly beat it
+    damped = anomaly.detect_series(t, x)
+    assert (np.diff(np.flatnonzero(damped >= params[anomaly.P_ALARM])) > 1).all()

@@ -9,10 +9,13 @@ Per reading it forms six raw "surprises":
   f2, f3 short EWMA averages of f0 and f1 (bursts, changed volatility, denser spikes);
   f4 level shift |short mean − slow mean| / d;
   f5 sequence novelty: how rarely the last three quantised values have been seen in this order.
-Each feature is turned into a z value against its own slow running mean/variance (so a spiky
-series does not alarm on every spike), the largest z is squashed into [0, 1), and a score that
-does not beat the last alarm within `suppress` readings is damped — NAB and people alike only
-want the first alarm of an episode.
+Each feature is turned into a surprise −ln p, where p is the feature's empirical tail probability
+against its own history (the conformal p-value (#earlier values ≥ this one + 1) / (#earlier + 1),
+from a cumulative histogram). So a series whose spikes recur does not alarm on every spike — they
+are not rare — while a value beyond anything seen is, and scores of different series are on one
+scale (what a corpus-wide threshold needs). The largest surprise is squashed into [0, 1), and a
+score that does not beat the last alarm within `suppress` readings is damped: NAB and people alike
+only want the first alarm of an episode.
 """
 
 from __future__ import annotations
@@ -23,32 +26,39 @@ import numpy as np
 from numba import njit
 
 # params: index → meaning (defaults chosen on NAB's development subset for the general case)
-P_A_SLOW, P_A_SHORT, P_A_SLOT, P_SLOTS, P_WARM, P_A_Z, P_SUPPRESS, P_A_AVG, P_SCALE, P_DAMP, \
-    P_BINS, P_LEARN_RANGE, P_A_NOVEL = range(13)
-DEFAULT_PARAMS = np.array([0.03, 0.2, 0.02, 48.0, 300.0, 0.002, 100.0, 0.3, 4.0, 0.0,
-                           24.0, 300.0, 0.05])
+P_A_SLOW, P_A_SHORT, P_A_SLOT, P_SLOTS, P_WARM, P_SUPPRESS, P_A_AVG, P_DAMP, P_BINS, \
+    P_LEARN_RANGE, P_A_NOVEL, P_BURN, P_ALARM, P_RISE = range(14)
+DEFAULT_PARAMS = np.array([0.03, 0.2, 0.02, 48.0, 300.0, 100.0, 0.3, 0.0, 24.0, 300.0, 0.05, 30.0,
+                           0.7, 0.05])
 N_FEATURES = 6
+N_HIST = 64  # histogram bins per feature
+# bin b of feature k holds values from BIN_FROM[k] + b / BIN_SCALE[k]: features 0–4 are ln(1 + r)
+# with r a deviation in units of its usual size, so values below 1 (r < 1.7) are all ordinary and
+# share bin 0, which keeps the cumulative update short; 5 is novelty in [0, 1]
+BIN_FROM = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.0])
+BIN_SCALE = np.array([10.0, 10.0, 10.0, 10.0, 10.0, 60.0])
 # scalar state: index → meaning
 S_N, S_MEAN, S_DEV, S_SHORT, S_SEAS_DEV, S_AVG0, S_AVG1, S_LO, S_HI, S_B1, S_B2, S_NOVEL, \
     S_LAST_HI, S_SINCE = range(14)
-S_ZMEAN = 14  # N_FEATURES running means, then N_FEATURES running variances
-STATE_SIZE = S_ZMEAN + 2 * N_FEATURES
+STATE_SIZE = 14
 
 
-def new_state(params: np.ndarray = DEFAULT_PARAMS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fresh detector state: (scalars, per-slot [mean, count] table, n-gram counts)."""
+def new_state(params: np.ndarray = DEFAULT_PARAMS
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fresh detector state: (scalars, per-slot [mean, count] table, n-gram counts, per-feature
+    cumulative histograms: tails[k, b] = how many earlier values of feature k fell in bin ≥ b)."""
     st = np.zeros(STATE_SIZE)
     st[S_LO], st[S_HI] = np.inf, -np.inf
     st[S_SINCE] = 1e18
-    st[S_ZMEAN + N_FEATURES:] = 1.0
     slots = np.zeros((int(params[P_SLOTS]), 2))
     b = int(params[P_BINS]) + 2
-    return st, slots, np.zeros(b * b * b)
+    return st, slots, np.zeros(b * b * b), np.zeros((N_FEATURES, N_HIST))
 
 
 @njit(cache=True)
 def detect_batch(t: np.ndarray, x: np.ndarray, params: np.ndarray, st: np.ndarray,
-                 slots: np.ndarray, ngrams: np.ndarray, out: np.ndarray) -> None:
+                 slots: np.ndarray, ngrams: np.ndarray, tails: np.ndarray,
+                 out: np.ndarray) -> None:
     """Score readings x (times t in seconds since the epoch, local time) into out, updating state.
 
     NaN readings (dropouts) score 0 and leave the state alone.
@@ -57,7 +67,6 @@ def detect_batch(t: np.ndarray, x: np.ndarray, params: np.ndarray, st: np.ndarra
     a_short = params[P_A_SHORT]
     a_slot = params[P_A_SLOT]
     nslot = slots.shape[0]
-    a_z = params[P_A_Z]
     a_avg = params[P_A_AVG]
     nb = int(params[P_BINS])
     feats = np.empty(N_FEATURES)
@@ -75,7 +84,8 @@ def detect_batch(t: np.ndarray, x: np.ndarray, params: np.ndarray, st: np.ndarra
         eps = 1e-9 + 1e-6 * abs(mean)
         r0 = abs(xi - mean) / (dev + eps)
         r4 = abs(st[S_SHORT] - mean) / (dev + eps)
-        s = int((t[i] % 86400.0) / (86400.0 / nslot)) % nslot
+        sec = int(t[i]) % 86400  # whole seconds of the day: exact, and faster than fmod
+        s = sec * nslot // 86400
         seen = slots[s, 1]
         if seen >= 3:
             e = xi - slots[s, 0]
@@ -115,21 +125,23 @@ def detect_batch(t: np.ndarray, x: np.ndarray, params: np.ndarray, st: np.ndarra
         feats[3] = st[S_AVG1]
         feats[4] = math.log1p(r4)
         feats[5] = st[S_NOVEL]
-        best = 0.0
-        for k in range(N_FEATURES):
-            m = st[S_ZMEAN + k]
-            v = st[S_ZMEAN + N_FEATURES + k]
-            d = feats[k] - m
-            z = d / math.sqrt(v + 1e-12)
-            if z > best and n > params[P_WARM]:
-                best = z
-            st[S_ZMEAN + k] = m + a_z * d
-            st[S_ZMEAN + N_FEATURES + k] = (1.0 - a_z) * (v + a_z * d * d)
-        score = 1.0 - math.exp(-best / params[P_SCALE])
+        # all features are counted together, so the rarest one (fewest earlier values at or
+        # above it) has the smallest p and sets the score
+        rarest = 1e300
+        if n >= params[P_BURN]:  # the first readings only settle the averages
+            for k in range(N_FEATURES):
+                b = min(N_HIST - 1, max(0, int((feats[k] - BIN_FROM[k]) * BIN_SCALE[k])))
+                rarest = min(rarest, tails[k, b])
+                for j in range(b + 1):
+                    tails[k, j] += 1.0
+        score = 0.0
+        if n > params[P_WARM]:
+            # p = (rarest + 1) / (seen + 1); score = 1 − p^(1/4): surprise −ln p squashed into [0, 1)
+            score = 1.0 - math.sqrt(math.sqrt((rarest + 1.0) / (n - params[P_BURN] + 1.0)))
         since = st[S_SINCE]
-        if since < params[P_SUPPRESS] and score <= st[S_LAST_HI]:
+        if since < params[P_SUPPRESS] and score <= st[S_LAST_HI] + params[P_RISE]:
             score *= params[P_DAMP]
-        if score > 0.5 and (since >= params[P_SUPPRESS] or score > st[S_LAST_HI]):
+        if score > params[P_ALARM] and (since >= params[P_SUPPRESS] or score > st[S_LAST_HI]):
             st[S_LAST_HI] = score
             since = 0.0
         st[S_SINCE] = since + 1.0
@@ -140,8 +152,8 @@ def detect_batch(t: np.ndarray, x: np.ndarray, params: np.ndarray, st: np.ndarra
 def detect_series(t: np.ndarray, x: np.ndarray,
                   params: np.ndarray = DEFAULT_PARAMS) -> np.ndarray:
     """Anomaly score in [0, 1] for every reading of one series, from a fresh state."""
-    st, slots, ngrams = new_state(params)
+    st, slots, ngrams, tails = new_state(params)
     out = np.empty(x.shape[0])
     detect_batch(np.ascontiguousarray(t, dtype=np.float64),
-                 np.ascontiguousarray(x, dtype=np.float64), params, st, slots, ngrams, out)
+                 np.ascontiguousarray(x, dtype=np.float64), params, st, slots, ngrams, tails, out)
     return out
