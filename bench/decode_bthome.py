@@ -15,13 +15,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bleak.backends.device import BLEDevice  # noqa: E402
-from bleak.backends.scanner import AdvertisementData  # noqa: E402
-from bthome_ble import BTHomeBluetoothDeviceData  # noqa: E402
-from habluetooth import BluetoothServiceInfoBleak  # noqa: E402
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bthome_ble import BTHomeBluetoothDeviceData
+from habluetooth import BluetoothServiceInfoBleak
 
-from gateway.decoders.bthome import decode  # noqa: E402
-from machimori.contract import bthome  # noqa: E402
+from gateway.decoders.bthome import decode
+from machimori.contract import bthome
 
 MAC = "54:48:E6:8F:80:A5"
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway.config import parse  # noqa: E402
-from gateway.frames import Advert  # noqa: E402
-from gateway.outbox import Outbox  # noqa: E402
-from gateway.pipeline import Pipeline, emit  # noqa: E402
-from machimori.contract import bthome  # noqa: E402
+from gateway.config import parse
+from gateway.frames import Advert
+from gateway.outbox import Outbox
+from gateway.pipeline import Pipeline, emit
+from machimori.contract import bthome
 
 
 def main() -> None:
