@@ -11,7 +11,7 @@ from bleak.backends.scanner import AdvertisementData
 from bthome_ble import BTHomeBluetoothDeviceData
 from habluetooth import BluetoothServiceInfoBleak
 
-from hw.emu import bh1750, mlx90614, sht4x
+from hw.emu import mlx90614, sht4x
 from machimori.contract import bthome as contract
 from tests import mpy
 

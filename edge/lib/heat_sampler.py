@@ -29,7 +29,8 @@ class HeatSampler:
         self.s_sum = self.n_surface = self.l_sum = self.n_light = self.n_globe = 0
         self.errors = 0
         waited = 0
-        globe = self.globe is not None and self.globe.convert()
+        g = self.globe
+        globe = g is not None and g.convert()
         for _ in range(n):
             try:
                 self.sht.start()
@@ -64,11 +65,11 @@ class HeatSampler:
                     self.n_light += 1
                 except OSError:
                     self.errors += 1
-        if globe:
+        if globe and g is not None:
             if waited < ds18b20.WAIT_MS:
                 sleep_ms(ds18b20.WAIT_MS - waited)
-            if self.globe.read():
-                self.g_raw = self.globe.raw
+            if g.read():
+                self.g_raw = g.raw
                 self.n_globe = 1
             else:
                 self.errors += 1

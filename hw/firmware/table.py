@@ -47,6 +47,7 @@ def render() -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(path: Path = TABLE_PATH) -> Path:
+def write(path: Path | None = None) -> Path:
+    path = path or TABLE_PATH
     path.write_text(render(), encoding="utf-8")
     return path
