@@ -12,8 +12,12 @@ from .store import connect, migrate
 
 # One module per area, each with a Blueprint `bp`. Add a line per area.
 BLUEPRINT_MODULES = [
+    "collector.auth",
     "collector.api",
+    "collector.api_data",
     "collector.heat",
+    "collector.admin",
+    "collector.metrics",
     "collector.ngsi",
 ]
 
@@ -24,13 +28,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         DATABASE="data/collector.sqlite",
         BASEMAP=None,  # optional GeoJSON file with streets for the maps
         LIVE_REFRESH_MS=2000,
+        SECRET_KEY=None,  # default: generated and stored in the database
+        SESSION_COOKIE_SECURE=False,  # set True behind HTTPS (MACHIMORI_SESSION_COOKIE_SECURE)
     )
     app.config.from_prefixed_env("MACHIMORI")
     if test_config:
         app.config.update(test_config)
     init = connect(app.config["DATABASE"])
     migrate(init)
+    if not app.config.get("SECRET_KEY"):
+        # Generated once and kept in the database, so every web worker signs alike.
+        from .users import app_secret
+
+        app.config["SECRET_KEY"] = app_secret(init, "session")
     init.close()
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", 12 * 3600)
+
+    from .auth import csrf_token
+
+    app.jinja_env.globals["csrf_token"] = csrf_token
 
     for name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(name).bp)

@@ -8,6 +8,7 @@ import importlib
 # Modules adding `collector` sub-commands: each defines register(subparsers).
 COLLECTOR_COMMAND_MODULES = [
     "collector.service",
+    "collector.commands",
     "collector.ngsi",
 ]
 

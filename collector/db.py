@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 
 def is_postgres(url: str | Path) -> bool:
@@ -22,7 +22,7 @@ class Row(tuple):
 
     _index: dict[str, int]
 
-    def __new__(cls, values: Sequence[Any], index: dict[str, int]) -> Row:
+    def __new__(cls, values: Sequence[Any], index: dict[str, int]) -> Self:
         row = super().__new__(cls, values)
         row._index = index
         return row

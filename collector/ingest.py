@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
@@ -33,6 +34,8 @@ class IngestStats:
     dead: int = 0
     batches: int = 0
     connected: bool = False
+    last_commit: float = 0.0
+    queue_depth: Any = lambda: 0  # set by the worker to its queue's size
 
 
 class IngestWorker:
@@ -48,6 +51,7 @@ class IngestWorker:
         self.batch_max = batch_max
         self.stats = IngestStats()
         self._q: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue(maxsize=queue_max)
+        self.stats.queue_depth = self._q.qsize
         self._stop = threading.Event()
         self._shared_group = shared_group
         self.mqtt_version = mqtt_version
@@ -122,6 +126,7 @@ class IngestWorker:
                 self.stats.duplicates += res.duplicates
                 self.stats.dead += res.dead
                 self.stats.batches += 1
+                self.stats.last_commit = time.time()
                 if res.dead:
                     log.warning("%d payload(s) dead-lettered", res.dead)
                 for _, _, mid, qos in batch:

@@ -30,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--basemap", default=None, help="GeoJSON file of streets for the maps")
     r.add_argument("--no-web", action="store_true", help="ingest only")
     r.add_argument("--no-ingest", action="store_true", help="web only")
-    r.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    from machimori import logs
+
+    logs.add_arguments(r)
     r.add_argument("--influx-url", default=None,
                    help="also write summaries to this InfluxDB v2 write API (docs/influx.md)")
     r.add_argument("--influx-org", default="machimori", help="InfluxDB organisation")
@@ -59,8 +61,9 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     import os
 
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from machimori import logs
+
+    logs.setup(args.log_level, args.log_format)
     from .store import connect, migrate
 
     db = connect(args.db)
@@ -99,7 +102,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         from .app import create_app
 
-        app = create_app({"DATABASE": args.db, "BASEMAP": args.basemap})
+        app = create_app({"DATABASE": args.db, "BASEMAP": args.basemap,
+                          "INGEST_STATS": worker.stats if worker is not None else None})
         server = create_server(app, host=args.host, port=args.port, threads=4)
         threading.Thread(target=server.run, name="web", daemon=True).start()
         log.info("web server on http://%s:%s/", args.host, server.effective_port)

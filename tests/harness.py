@@ -278,7 +278,7 @@ class Postgres:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
 
-    def start(self) -> "Postgres":
+    def start(self) -> Postgres:
         self._run("initdb", "-D", str(self.dir / "data"), "--auth=trust", "-U", "postgres",
                   "--encoding=UTF8", "--locale=C")
         self._run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "log"), "-w",

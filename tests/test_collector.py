@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -66,7 +65,7 @@ def test_latest_state_never_moves_backwards(db_url: str) -> None:
 
 
 @pytest.fixture
-def client(db_url: str):  # noqa: ANN201
+def client(db_url: str):
     st = Store(db_url)
     st.ingest([summary(1, end=T + 60, wbgt=24.0, level=1),
                summary(2, end=T + 120, wbgt=28.4, level=3),
@@ -106,7 +105,7 @@ def test_heat_page_is_japanese_first_with_english(client) -> None:
     assert client.get("/").status_code == 302
 
 
-def _openapi_validator(client, path: str, status: int):  # noqa: ANN001, ANN202
+def _openapi_validator(client, path: str, status: int):
     import jsonschema
 
     doc = client.get("/api/v1/openapi.json").get_json()
@@ -124,7 +123,7 @@ def _openapi_validator(client, path: str, status: int):  # noqa: ANN001, ANN202
     ("/api/v1/heat/trend?until=x", "/api/v1/heat/trend", 400),
     ("/api/v1/basemap", "/api/v1/basemap", 200),
 ])
-def test_responses_match_the_openapi_document(client, url: str, path: str,  # noqa: ANN001
+def test_responses_match_the_openapi_document(client, url: str, path: str,
                                               status: int) -> None:
     r = client.get(url)
     assert r.status_code == status
@@ -132,7 +131,7 @@ def test_responses_match_the_openapi_document(client, url: str, path: str,  # no
     assert errors == []
 
 
-def test_openapi_catches_a_wrong_response(client) -> None:  # noqa: ANN001
+def test_openapi_catches_a_wrong_response(client) -> None:
     v = _openapi_validator(client, "/api/v1/sensors", 200)
     good = client.get("/api/v1/sensors").get_json()
     bad = {**good, "sensors": [{**good["sensors"][0], "wbgt_level": {"code": 9}}]}

@@ -103,7 +103,7 @@
       document.getElementById("live-text").textContent = T.live;
     } catch (e) {
       document.getElementById("live-dot").classList.add("off");
-      document.getElementById("live-text").textContent = T.offline;
+      document.getElementById("live-text").textContent = T.conn_lost;
     }
   }
   refresh();

@@ -1,0 +1,124 @@
+"""`machimori collector serve|user|token`: the web server alone, and accounts for people and programs."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from machimori import logs
+
+    s = sub.add_parser("serve", help="serve the web pages and the API (production WSGI server)",
+                       description="Serve the web app with waitress (no ingest): run as many "
+                                   "as needed behind a reverse proxy, on one database.")
+    s.add_argument("--db", default="data/collector.sqlite",
+                   help="SQLite database file, or a postgresql:// URL")
+    s.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    s.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    s.add_argument("--basemap", default=None, help="GeoJSON file of streets for the maps")
+    logs.add_arguments(s)
+    s.set_defaults(func=_cmd_serve)
+
+    u = sub.add_parser("user", help="manage user accounts", description="User accounts.")
+    usub = u.add_subparsers(dest="user_command", metavar="USER_COMMAND")
+    usub.required = True
+    add = usub.add_parser("add", help="add a user", description="Add a user with a role.")
+    add.add_argument("--db", default="data/collector.sqlite",
+                     help="SQLite database file, or a postgresql:// URL")
+    add.add_argument("--username", required=True, help="3–64 letters, digits or _ . @ -")
+    add.add_argument("--role", required=True,
+                     help="admin, planner, responder or viewer")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from standard input (else: prompt)")
+    add.set_defaults(func=_cmd_user_add)
+    ls = usub.add_parser("list", help="list users", description="List users and roles.")
+    ls.add_argument("--db", default="data/collector.sqlite",
+                    help="SQLite database file, or a postgresql:// URL")
+    ls.set_defaults(func=_cmd_user_list)
+
+    t = sub.add_parser("token", help="manage API tokens", description="API tokens.")
+    tsub = t.add_subparsers(dest="token_command", metavar="TOKEN_COMMAND")
+    tsub.required = True
+    tadd = tsub.add_parser("add", help="create an API token (printed once)",
+                           description="Create an API token for an integration; it is shown "
+                                       "once and stored only as a hash.")
+    tadd.add_argument("--db", default="data/collector.sqlite",
+                      help="SQLite database file, or a postgresql:// URL")
+    tadd.add_argument("--name", required=True, help="what uses it, e.g. prometheus")
+    tadd.add_argument("--role", required=True, help="admin, planner, responder or viewer")
+    tadd.set_defaults(func=_cmd_token_add)
+
+
+def _db(url: str):
+    from .store import connect, migrate
+
+    db = connect(url)
+    migrate(db)
+    return db
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from waitress import serve
+
+    from machimori import logs
+
+    from .app import create_app
+
+    logs.setup(args.log_level, args.log_format)
+    app = create_app({"DATABASE": args.db, "BASEMAP": args.basemap})
+    logging.getLogger("machimori.collector").info("serving on http://%s:%d/", args.host,
+                                                  args.port)
+    serve(app, host=args.host, port=args.port, threads=args.threads)
+    return 0
+
+
+def _cmd_user_add(args: argparse.Namespace) -> int:
+    from .users import UserError, add_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("the passwords differ", file=sys.stderr)
+            return 2
+    db = _db(args.db)
+    try:
+        add_user(db, args.username, password, args.role)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    print(f"added {args.username} ({args.role})")
+    return 0
+
+
+def _cmd_user_list(args: argparse.Namespace) -> int:
+    from .users import list_users
+
+    db = _db(args.db)
+    for _, name, role, disabled in list_users(db):
+        print(f"{name}\t{role}" + ("\tdisabled" if disabled else ""))
+    db.close()
+    return 0
+
+
+def _cmd_token_add(args: argparse.Namespace) -> int:
+    from .users import UserError, add_token
+
+    db = _db(args.db)
+    try:
+        token = add_token(db, args.name, args.role)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    print(token)
+    return 0

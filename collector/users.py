@@ -1,0 +1,139 @@
+"""Users, roles and API tokens: the data side of auth (no Flask here).
+
+Passwords are hashed with argon2id; API tokens are random and stored as SHA-256 hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .db import Database
+
+ROLES = ("admin", "planner", "responder", "viewer")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "mm_"
+# Login rate limits: failures per user name and per client address within the window.
+WINDOW_S = 15 * 60
+MAX_FAILS_USER = 5
+MAX_FAILS_IP = 20
+
+_hasher = PasswordHasher()
+
+
+class UserError(ValueError):
+    """Invalid user input; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" | "token"
+    id: int
+    name: str
+    role: str
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+
+
+def add_user(db: Database, username: str, password: str, role: str) -> int:
+    if not USERNAME_RE.match(username):
+        raise UserError("user name: 3–64 letters, digits or _ . @ -")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password must be at least {MIN_PASSWORD} characters")
+    _check_role(role)
+    if db.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+        raise UserError(f"user {username!r} already exists")
+    db.execute("INSERT INTO users (username, password_hash, role, created_at) VALUES (?,?,?,?)",
+               (username, _hasher.hash(password), role, time.time()))
+    return db.execute("SELECT id FROM users WHERE username = ?", (username,)).fetchone()[0]
+
+
+def list_users(db: Database) -> list[tuple[int, str, str, bool]]:
+    return [(r[0], r[1], r[2], bool(r[3])) for r in db.execute(
+        "SELECT id, username, role, disabled FROM users ORDER BY username").fetchall()]
+
+
+def authenticate(db: Database, username: str, password: str) -> Principal | None:
+    row = db.execute("SELECT id, username, password_hash, role, disabled FROM users "
+                     "WHERE username = ?", (username,)).fetchone()
+    if row is None:
+        _hasher.hash(password)  # same work either way: no user-name oracle by timing
+        return None
+    try:
+        _hasher.verify(row["password_hash"], password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if row["disabled"]:
+        return None
+    return Principal("user", row["id"], row["username"], row["role"])
+
+
+def user_by_id(db: Database, uid: int) -> Principal | None:
+    row = db.execute("SELECT id, username, role, disabled FROM users WHERE id = ?",
+                     (uid,)).fetchone()
+    if row is None or row["disabled"]:
+        return None
+    return Principal("user", row["id"], row["username"], row["role"])
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_token(db: Database, name: str, role: str) -> str:
+    """Create an API token; the plain token is returned once and never stored."""
+    if not name.strip():
+        raise UserError("token name must not be empty")
+    _check_role(role)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.execute("INSERT INTO api_tokens (name, token_hash, role, created_at) VALUES (?,?,?,?)",
+               (name, _token_hash(token), role, time.time()))
+    return token
+
+
+def token_principal(db: Database, token: str) -> Principal | None:
+    row = db.execute("SELECT id, name, role FROM api_tokens WHERE token_hash = ? AND "
+                     "revoked = 0", (_token_hash(token),)).fetchone()
+    if row is None:
+        return None
+    db.execute("UPDATE api_tokens SET last_used = ? WHERE id = ?", (time.time(), row["id"]))
+    return Principal("token", row["id"], row["name"], row["role"])
+
+
+def login_blocked(db: Database, username: str, ip: str, now: float) -> float:
+    """Seconds until another attempt is allowed (0: allowed)."""
+    since = now - WINDOW_S
+    waits = []
+    for col, value, limit in (("username", username, MAX_FAILS_USER), ("ip", ip, MAX_FAILS_IP)):
+        rows = db.execute(f"SELECT ts FROM login_attempts WHERE {col} = ? AND ts > ? AND ok = 0 "
+                          "ORDER BY ts DESC LIMIT ?", (value, since, limit)).fetchall()
+        if len(rows) >= limit:
+            waits.append(rows[-1][0] + WINDOW_S - now)
+    return max(waits, default=0.0)
+
+
+def record_login(db: Database, username: str, ip: str, ok: bool, now: float) -> None:
+    db.execute("INSERT INTO login_attempts (username, ip, ts, ok) VALUES (?,?,?,?)",
+               (username, ip, now, int(ok)))
+    if ok:  # a success clears the user's failures
+        db.execute("DELETE FROM login_attempts WHERE username = ? AND ok = 0", (username,))
+
+
+def app_secret(db: Database, name: str) -> str:
+    row = db.execute("SELECT value FROM app_secrets WHERE name = ?", (name,)).fetchone()
+    if row:
+        return row[0]
+    value = secrets.token_hex(32)
+    db.execute("INSERT INTO app_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+               (name, value))
+    return db.execute("SELECT value FROM app_secrets WHERE name = ?", (name,)).fetchone()[0]
