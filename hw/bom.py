@@ -40,7 +40,8 @@ BOM: dict[str, tuple[Item, ...]] = {
         Item("18650 Li-ion cell 3000 mAh + holder", 1, 1200),
         Item("Solar panel 6 V 1 W + CN3065-type charger", 1, 1500, "keeps the cell topped up"),
         Item("Low-Iq LDO 3.3 V (HT7333, 4 µA) + P-MOSFET sensor power switch", 1, 150),
-        Item("Divider 2 × 100 kΩ for battery sense, 4.7 kΩ 1-Wire pull-up", 1, 30),
+        Item("Divider 2 × 1 MΩ + 100 nF for battery sense, 4.7 kΩ 1-Wire pull-up", 1, 30,
+         "1 MΩ keeps the divider at 2 µA"),
         Item("IP65 enclosure, cable glands, pole clamp", 1, 1500),
     ),
     "tag": (

@@ -170,3 +170,13 @@ def test_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
         main(argv)
     assert e.value.code == 0
     assert "usage:" in capsys.readouterr().out
+
+
+def test_every_device_config_field_is_documented_for_the_installer() -> None:
+    cfg = bundle._load("mm_config", EDGE / "lib" / "mm_config.py")
+    text = (EDGE.parent / "docs" / "installer-firmware.md").read_text(encoding="utf-8")
+    fields = set(cfg._COMMON)
+    for role_fields in cfg._FIELDS.values():
+        fields |= set(role_fields)
+    missing = sorted(f for f in fields if f"`{f}`" not in text)
+    assert missing == []
