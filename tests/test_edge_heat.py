@@ -186,3 +186,20 @@ def test_bad_config_is_refused_with_the_field_named(res: dict[str, Any]) -> None
     msgs = res["bad_config"]
     for field, msg in zip(["interval_s", "bindkey", "sda", "onewire", "role"], msgs, strict=True):
         assert msg is not None and f"'{field}'" in msg
+
+
+def test_a_missing_surface_sensor_leaves_air_and_drops_the_globe(res: dict[str, Any]) -> None:
+    [(_i, payload, _c)] = res["missing_surface"]["adverts"]
+    got = bthome_ble(service_data(payload))
+    assert "temperature_2" not in got and "temperature_3" not in got
+    assert got["temperature"] == pytest.approx(expected_readings()["air"], abs=0.011)
+    assert got["humidity"] == pytest.approx(expected_readings()["humidity"], abs=0.011)
+    assert res["missing_surface"]["slept_ms"] is not None  # still sleeps: next wake may be fine
+
+
+def test_boot_with_a_bad_config_says_which_field_on_the_console(res: dict[str, Any]) -> None:
+    assert res["boot_bad_config"] == "returned"
+    out = res["_stdout"]
+    assert ("machimori: configuration error: config: field 'interval_s' must be an integer "
+            "from 10 to 3600, got 2") in out
+    assert "machimori: configuration error: config: /config.json is not valid JSON" in out

@@ -33,7 +33,7 @@ def run_script(name: str, timeout: float = 240) -> dict[str, Any]:
                           capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise AssertionError(f"MicroPython script {name} failed:\n{proc.stderr}\n{proc.stdout}")
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"_stdout": proc.stdout}
     for line in proc.stdout.splitlines():
         if line.startswith(MARK):
             item = json.loads(line[len(MARK):])

@@ -26,6 +26,8 @@ mp.FS.mkdirTree("/lib/hw");
 mp.FS.writeFile("/lib/hw/__init__.py", "");
 copyDir(join(root, "hw", "emu"), "/lib/hw/emu");
 mp.FS.mkdirTree("/flash");
+// The boot entry goes where a script can exec it (on a device it is /main.py, run at boot).
+mp.FS.writeFile("/edge_main.py", readFileSync(join(root, "edge", "main.py")));
 
 const script = process.argv[2];
 if (!script || !existsSync(script)) {
