@@ -203,3 +203,9 @@ def test_boot_with_a_bad_config_says_which_field_on_the_console(res: dict[str, A
     assert ("machimori: configuration error: config: field 'interval_s' must be an integer "
             "from 10 to 3600, got 2") in out
     assert "machimori: configuration error: config: /config.json is not valid JSON" in out
+
+
+def test_the_globe_sensors_power_on_value_is_not_taken_for_a_reading(res: dict[str, Any]) -> None:
+    before, after, raw = res["globe_power_on_value"]
+    assert before is False
+    assert after is True and raw == 20 * 16

@@ -5,6 +5,7 @@ from micropython import const
 _CONVERT = const(0x44)
 _READ_PAD = const(0xBE)
 _SKIP_ROM = const(0xCC)
+_POWER_ON = const(0x0550)
 WAIT_MS = const(750)  # 12-bit conversion, datasheet maximum
 
 
@@ -48,6 +49,8 @@ class DS18B20:
         if _crc8(p, 8) != p[8] or p[4] == 0xFF:
             return False
         v = p[0] | (p[1] << 8)
+        if v == _POWER_ON:
+            return False  # 85 °C is what it holds before any conversion: none happened
         self.raw = v - 0x10000 if v & 0x8000 else v
         return True
 

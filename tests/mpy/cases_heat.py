@@ -209,3 +209,17 @@ def boot_with_bad_config():
 
 
 case("boot_bad_config", boot_with_bad_config)
+
+
+def globe_without_conversion():
+    # A fresh DS18B20 read before any conversion holds 85 °C: refused, not reported.
+    fresh = OneWireBus()
+    fresh.attach(e_ds.DS18B20(clock, temperature_c=20.0))
+    d = DS18B20(fresh)
+    before = d.read()
+    d.convert()
+    clock.advance(750)
+    return [before, d.read(), d.raw]
+
+
+case("globe_power_on_value", globe_without_conversion)
