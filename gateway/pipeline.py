@@ -1,13 +1,14 @@
 """The gateway's pure core: frames in, events and summaries out.
 
-decode -> per-device ring buffers (numpy) -> kernels at window close -> pending messages.
-No sockets, no clock: callers pass time in (`tick(now)`), and `emit()` hands the pending
-messages to the outbox, which assigns their sequence numbers.
+decode (gateway/decoders/advert.py) -> per-device ring buffers (numpy) -> kernels at window close
+(gateway/detect.py) -> pending messages. No sockets, no clock: callers pass time in
+(`tick(now)`), and `emit()` hands the pending messages to the outbox, which numbers them.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -15,14 +16,17 @@ from typing import Any
 import numpy as np
 
 from machimori.contract import mqtt as contract
-from machimori.contract import pulse, tag
+from machimori.contract import pulse
 from machimori.contract.bthome import SERVICE_UUID
 
 from .config import Device, GatewayConfig
-from .decoders.bthome import DecodeError, decode
+from .decoders.advert import AdvertDecoder, Decoded
+from .detect import (HeatDetectors, MeterWatch, PeopleCounter, TagWatch, WatchSettings,
+                     event)
 from .frames import Advert
 from .kernels.heat import LEVEL_BOUNDS, LUX_PER_WM2, wbgt_levels, wbgt_moe
 from .outbox import Outbox
+from .presence import Presence
 
 log = logging.getLogger("machimori.gateway.pipeline")
 
@@ -31,7 +35,8 @@ HEAT_CHANNELS = ("air_c", "humidity", "illuminance", "surface_c", "globe_c", "ba
 _AIR, _RH, _LUX, _SURF, _GLOBE, _BATT = range(len(HEAT_CHANNELS))
 DEFAULT_WIND_MS = 1.0  # nodes have no anemometer; the MOE formula is insensitive to it (−0.06/m/s)
 LEVEL_HYSTERESIS_C = 0.5
-PRIORITY = {"sos": 3, "fall": 3, "wbgt_level": 1}
+# Meter channels: cumulative pulses (pulse bridge) or Wh (Route-B), instantaneous W (Route-B).
+_COUNT, _INSTANT_W = 0, 1
 
 
 @dataclass(frozen=True)
@@ -84,56 +89,65 @@ def _place(d: Device) -> dict[str, Any] | None:
 
 
 class Pipeline:
-    def __init__(self, cfg: GatewayConfig, capacity: int = 1024):
+    def __init__(self, cfg: GatewayConfig, capacity: int = 1024,
+                 watch: WatchSettings | None = None, people_secret: bytes | None = None):
         self.cfg = cfg
         self.interval = cfg.summary_interval_s
+        self.watch = watch or WatchSettings()
         self.counters: Counter[str] = Counter()
+        self.timings: dict[str, float] = {"window_close_s": 0.0, "windows": 0}
         self.heat = [d for d in cfg.devices if d.kind == "heat"]
         self.tags = [d for d in cfg.devices if d.kind == "tag"]
         self.meters = [d for d in cfg.devices if d.kind == "meter"]
         self._heat_by_addr = {d.address: i for i, d in enumerate(self.heat)}
         self._tag_index = {d.id: i for i, d in enumerate(self.tags)}
         self._meter_index = {d.id: i for i, d in enumerate(self.meters)}
-        self._resolver = tag.TagResolver({d.id: d.key for d in self.tags if d.key})
+        self.decoder = AdvertDecoder(
+            bindkeys={d.address: d.key for d in self.heat if d.key and d.address},
+            tag_keys={d.id: d.key for d in self.tags if d.key})
         self.heat_ring = Ring(len(self.heat), len(HEAT_CHANNELS), capacity)
         self.tag_ring = Ring(len(self.tags), 2, capacity)  # rssi, battery
-        self.meter_ring = Ring(len(self.meters), 1, capacity)  # cumulative pulse count
-        self._last_packet = np.full(len(self.heat), -1, dtype=np.int64)
+        self.meter_ring = Ring(len(self.meters), 2, capacity)
         self._levels = np.full(len(self.heat), -1, dtype=np.int64)
         self._tag_events_seen: dict[str, int] = {}
         self._meter_prev: dict[str, tuple[float, float]] = {}
         self._window_start: float | None = None
+        self.heat_detect = HeatDetectors(self.heat, self.watch)
+        self.meter_watch = MeterWatch(self.meters, self.watch)
+        self.tag_watch = TagWatch(self.tags, self.watch)
+        self.people = PeopleCounter(people_secret)
+        self.presence = Presence()
         self.last_seen: dict[str, float] = {}
         self.pending: list[Pending] = []
+
+    def all_counters(self) -> Counter[str]:
+        """The pipeline's counters and the decoders' (rejections by format and reason)."""
+        return self.counters + self.decoder.counters
 
     # ---- inputs
     def on_advert(self, adv: Advert) -> None:
         self.counters["adverts"] += 1
-        sd = adv.service_data.get(SERVICE_UUID)
-        if sd is not None:
-            self._on_bthome(adv, sd)
-            return
-        md = adv.manufacturer_data.get(tag.COMPANY_ID)
-        if md is not None:
-            self._on_tag(adv, md)
-            return
-        self.counters["ignored_format"] += 1
+        enrolled = adv.address in self._heat_by_addr
+        if not enrolled:
+            self.people.seen(adv.address, adv.ts)  # fixed sensors are not people
+            if SERVICE_UUID in adv.service_data and not adv.manufacturer_data:
+                # Someone else's BTHome device: not ours to decode (nor to keep state for).
+                self.counters["unknown_device"] += 1
+                return
+        for d in self.decoder.decode(adv):
+            if d.kind == "bthome":
+                self._on_bthome(d)
+            elif d.kind == "tag":
+                self._on_tag(d)
+            else:
+                self.counters[f"ignored_{d.kind}"] += 1
 
-    def _on_bthome(self, adv: Advert, data: bytes) -> None:
-        row = self._heat_by_addr.get(adv.address)
+    def _on_bthome(self, d: Decoded) -> None:
+        row = self._heat_by_addr.get(d.address)
         if row is None:
             self.counters["unknown_device"] += 1
             return
-        try:
-            r = decode(data)
-        except DecodeError as exc:
-            self.counters[f"rejected_{exc.reason}"] += 1
-            return
-        if r.packet_id is not None:
-            if r.packet_id == self._last_packet[row]:
-                self.counters["duplicate_packet"] += 1
-                return
-            self._last_packet[row] = r.packet_id
+        r = d.reading
         temps = r.all("temperature")
         if not temps:
             self.counters["rejected_no_temperature"] += 1
@@ -148,34 +162,26 @@ class Pipeline:
             v = r.all(name)
             if v:
                 vals[idx] = v[0]
-        self.heat_ring.push(row, adv.ts, vals)
-        self.last_seen[self.heat[row].id] = adv.ts
+        self.heat_ring.push(row, d.ts, vals)
+        self.presence.seen(d.address, d.ts)
+        self.last_seen[self.heat[row].id] = d.ts
         self.counters["readings"] += 1
 
-    def _on_tag(self, adv: Advert, data: bytes) -> None:
-        try:
-            reading = self._resolver.resolve(data, adv.ts)
-        except tag.TagFormatError:
-            self.counters["rejected_tag_format"] += 1
-            return
-        if reading is None:
-            self.counters["unknown_tag"] += 1
-            return
+    def _on_tag(self, d: Decoded) -> None:
+        reading = d.reading
         row = self._tag_index[reading.tag]
-        self.tag_ring.push(row, adv.ts, [adv.rssi, reading.battery])
-        self.last_seen[reading.tag] = adv.ts
+        self.tag_ring.push(row, d.ts, [d.rssi, reading.battery])
+        self.last_seen[reading.tag] = d.ts
         seen = self._tag_events_seen.get(reading.tag)
         # The event counter changes once per SOS/fall; repeated adverts carry the same value.
         if (reading.sos or reading.fall) and seen != reading.events:
             kind = "sos" if reading.sos else "fall"
-            d = self.tags[row]
-            data_: dict[str, Any] = {"rssi": adv.rssi, "battery": reading.battery,
-                                     "event_counter": reading.events}
-            if d.person:
-                data_["person"] = d.person
-            self.pending.append(Pending("event", kind, {
-                "kind": kind, "device": d.id, "ts": adv.ts, "priority": PRIORITY[kind],
-                "data": data_}))
+            dev = self.tags[row]
+            ev = event(kind, dev.id, d.ts, rssi=d.rssi, battery=reading.battery,
+                       event_counter=reading.events)
+            if dev.person:
+                ev["data"]["person"] = dev.person
+            self.pending.append(Pending("event", kind, ev))
             self.counters[f"event_{kind}"] += 1
         self._tag_events_seen[reading.tag] = reading.events
 
@@ -189,7 +195,20 @@ class Pipeline:
         except pulse.PulseLineError:
             self.counters["rejected_pulse_line"] += 1
             return
-        self.meter_ring.push(row, ts, [line.count])
+        self.meter_ring.push(row, ts, [line.count, np.nan])
+        self.last_seen[device_id] = ts
+        self.counters["readings"] += 1
+
+    def on_meter_reading(self, device_id: str, ts: float, power_w: float | None,
+                         energy_kwh: float | None) -> None:
+        """A Route-B reading: cumulative kWh (E0×E1×D3) and instantaneous W (E7)."""
+        row = self._meter_index.get(device_id)
+        if row is None:
+            self.counters["unknown_device"] += 1
+            return
+        d = self.meters[row]
+        count = np.nan if energy_kwh is None else energy_kwh * d.pulses_per_kwh
+        self.meter_ring.push(row, ts, [count, np.nan if power_w is None else power_w])
         self.last_seen[device_id] = ts
         self.counters["readings"] += 1
 
@@ -215,9 +234,17 @@ class Pipeline:
         return out
 
     def _close_window(self, start: float, end: float) -> None:
+        t0 = time.perf_counter()
         self._close_heat(start, end)
-        self._close_simple(self.tags, self.tag_ring, "presence", ("rssi", "battery"), start, end)
+        self._close_tags(start, end)
         self._close_meters(start, end)
+        self._close_people(end)
+        self.timings["window_close_s"] += time.perf_counter() - t0
+        self.timings["windows"] += 1
+
+    def _add_event(self, ev: dict[str, Any]) -> None:
+        self.pending.append(Pending("event", ev["kind"], ev))
+        self.counters[f"event_{ev['kind']}"] += 1
 
     def _close_heat(self, start: float, end: float) -> None:
         rows, windows = [], []
@@ -226,6 +253,11 @@ class Pipeline:
             if ts.size:
                 rows.append(row)
                 windows.append(v)
+        unavailable = [i for i, d in enumerate(self.heat)
+                       if d.address and self.presence.last_seen(d.address) is not None
+                       and not self.presence.available(d.address, end)]
+        for ev in self.heat_detect.silence(end, unavailable):
+            self._add_event(ev)
         if not rows:
             return
         # One kernel call for all readings of all devices in this window.
@@ -233,10 +265,15 @@ class Pipeline:
         sr_kw = np.nan_to_num(allv[:, _LUX]) / LUX_PER_WM2 / 1000.0
         wbgt_all = wbgt_moe(allv[:, _AIR].copy(), allv[:, _RH].copy(), sr_kw,
                             np.full(allv.shape[0], DEFAULT_WIND_MS))
-        means = np.array([np.nanmean(w) for w in np.split(wbgt_all, np.cumsum(
-            [len(w) for w in windows])[:-1])])
+        sizes = [len(w) for w in windows]
+        means = np.array([np.nanmean(w) for w in np.split(wbgt_all, np.cumsum(sizes)[:-1])])
         prev = self._levels[rows]
         levels = wbgt_levels(means, LEVEL_BOUNDS, prev, LEVEL_HYSTERESIS_C)
+        lux_mean = np.array([np.nanmean(w[:, _LUX]) if np.isfinite(w[:, _LUX]).any()
+                             else np.nan for w in windows])
+        state, events = self.heat_detect.close(
+            start, end, rows, [w[:, _AIR].copy() for w in windows],
+            [w[:, _SURF].copy() for w in windows], lux_mean)
         offset = 0
         for k, row in enumerate(rows):
             v = windows[k]
@@ -245,57 +282,88 @@ class Pipeline:
             d = self.heat[row]
             values = {name: s for j, name in enumerate(HEAT_CHANNELS)
                       if (s := _stats(v[:, j])) is not None}
-            ws = _stats(w)
-            if ws is not None:
+            if (ws := _stats(w)) is not None:
                 values["wbgt_c"] = ws
             body: dict[str, Any] = {"kind": "heat", "device": d.id, "start": start, "end": end,
-                                    "n": len(v), "values": values,
-                                    "wbgt_level": int(levels[k])}
+                                    "n": int(len(v)), "values": values,
+                                    "wbgt_level": int(levels[k]), "state": state[row]}
             if (p := _place(d)) is not None:
                 body["place"] = p
             self.pending.append(Pending("summary", "heat", body))
             if prev[k] != levels[k]:
                 self.pending.append(Pending("event", "wbgt_level", {
                     "kind": "wbgt_level", "device": d.id, "ts": end,
-                    "priority": 2 if levels[k] >= 3 else PRIORITY["wbgt_level"],
+                    "priority": 2 if levels[k] >= 3 else 1,
                     "data": {"from": int(prev[k]), "to": int(levels[k]),
                              "wbgt_c": round(float(means[k]), 2)}}))
         self._levels[rows] = levels
+        for ev in events:
+            self._add_event(ev)
 
-    def _close_simple(self, devices: list[Device], ring: Ring, kind: str,
-                      names: tuple[str, ...], start: float, end: float) -> None:
-        for row, d in enumerate(devices):
-            ts, v = ring.window(row, start, end)
+    def _close_tags(self, start: float, end: float) -> None:
+        s_rows, s_ts = [], []
+        for row, d in enumerate(self.tags):
+            ts, v = self.tag_ring.window(row, start, end)
             if not ts.size:
                 continue
-            values = {n: s for j, n in enumerate(names) if (s := _stats(v[:, j])) is not None}
-            body: dict[str, Any] = {"kind": kind, "device": d.id, "start": start, "end": end,
-                                    "n": int(ts.size), "values": values}
+            s_rows.append(np.full(ts.size, row))
+            s_ts.append(ts)
+            values = {n: s for j, n in enumerate(("rssi", "battery"))
+                      if (s := _stats(v[:, j])) is not None}
+            body: dict[str, Any] = {"kind": "presence", "device": d.id, "start": start,
+                                    "end": end, "n": int(ts.size), "values": values}
             if (p := _place(d)) is not None:
                 body["place"] = p
-            self.pending.append(Pending("summary", kind, body))
+            self.pending.append(Pending("summary", "presence", body))
+        if self.tags:
+            rows = np.concatenate(s_rows) if s_rows else np.zeros(0, dtype=np.int64)
+            ts = np.concatenate(s_ts) if s_ts else np.zeros(0)
+            order = np.argsort(ts, kind="stable")
+            for ev in self.tag_watch.close(end, rows[order], ts[order]):
+                self._add_event(ev)
 
     def _close_meters(self, start: float, end: float) -> None:
         for row, d in enumerate(self.meters):
             ts, v = self.meter_ring.window(row, start, end)
+            ok = np.isfinite(v[:, _COUNT])
             if not ts.size:
                 continue
-            counts = v[:, 0]
-            values: dict[str, Any] = {"pulses": _stats(counts)}
-            # Energy since the previous window's last line (or this window's first line):
-            # pulses are too coarse for per-line power at household loads.
-            t_prev, c_prev = self._meter_prev.get(d.id, (ts[0], counts[0]))
-            if ts[-1] > t_prev and counts[-1] >= c_prev:
-                wh = (counts[-1] - c_prev) / d.pulses_per_kwh * 1000.0
-                watts = wh * 3600.0 / (ts[-1] - t_prev)
-                values["energy_wh"] = {"mean": wh, "min": wh, "max": wh, "last": wh}
-                values["power_w"] = {k: round(watts, 1) for k in ("mean", "min", "max", "last")}
-            self._meter_prev[d.id] = (float(ts[-1]), float(counts[-1]))
+            counts, cts = v[ok, _COUNT], ts[ok]
+            values: dict[str, Any] = {}
+            if counts.size:
+                values["pulses"] = _stats(counts)
+                # Energy since the previous window's last reading (or this window's first):
+                # pulses are too coarse for per-line power at household loads.
+                t_prev, c_prev = self._meter_prev.get(d.id, (cts[0], counts[0]))
+                if cts[-1] > t_prev and counts[-1] >= c_prev:
+                    wh = float((counts[-1] - c_prev) / d.pulses_per_kwh * 1000.0)
+                    watts = wh * 3600.0 / float(cts[-1] - t_prev)
+                    values["energy_wh"] = {k: round(wh, 3) for k in ("mean", "min", "max",
+                                                                    "last")}
+                    values["power_w"] = {k: round(watts, 1) for k in ("mean", "min", "max",
+                                                                      "last")}
+                    for ev in self.meter_watch.close(row, end, watts):
+                        self._add_event(ev)
+                self._meter_prev[d.id] = (float(cts[-1]), float(counts[-1]))
+            if (inst := _stats(v[:, _INSTANT_W])) is not None:
+                values["instant_power_w"] = inst
+            if not values:
+                continue
             body: dict[str, Any] = {"kind": "meter", "device": d.id, "start": start, "end": end,
                                     "n": int(ts.size), "values": values}
             if (p := _place(d)) is not None:
                 body["place"] = p
             self.pending.append(Pending("summary", "meter", body))
+
+    def _close_people(self, end: float) -> None:
+        values = self.people.close(end, self.watch.tz_offset_s)
+        if values is None:
+            return
+        start = end - self.interval
+        self.pending.append(Pending("summary", "people", {
+            "kind": "people", "device": self.cfg.id, "start": start, "end": end,
+            "n": int(values["unique_devices"]["last"]) or 1, "values": values}))
+
 
 def emit(gw: str, pending: list[Pending], outbox: Outbox, now: float,
          counters: Counter[str] | None = None) -> list[int]:

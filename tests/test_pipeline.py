@@ -39,18 +39,18 @@ def heat_advert(t: float, packet: int, air: float, rh: float, lux: float,
 def test_heat_window_summary_and_wbgt() -> None:
     p = Pipeline(config())
     p.tick(T0)
-    airs = [30.0, 31.0, 32.5]
+    airs = [30.0, 31.0, 32.5, 31.0, 30.5, 32.0]  # every 10 s: the node never goes quiet
     for i, air in enumerate(airs):
         p.on_advert(heat_advert(T0 + 10 * i, i, air, 60.0, 55_000.0, 45.0))
         p.on_advert(heat_advert(T0 + 10 * i + 0.1, i, air, 60.0, 55_000.0, 45.0))  # repeat
-    assert p.counters["duplicate_packet"] == 3
+    assert p.all_counters()["rejected_bthome_duplicate_packet"] == len(airs)
     out = p.tick(T0 + 60)
     summaries = [m for m in out if m.message == "summary"]
     assert len(summaries) == 1
     s = summaries[0].body
-    assert s["n"] == 3 and s["start"] == T0 and s["end"] == T0 + 60
+    assert s["n"] == len(airs) and s["start"] == T0 and s["end"] == T0 + 60
     assert s["values"]["air_c"] == {"mean": pytest.approx(np.mean(airs), abs=1e-3),
-                                    "min": 30.0, "max": 32.5, "last": 32.5}
+                                    "min": 30.0, "max": 32.5, "last": 32.0}
     assert s["values"]["surface_c"]["mean"] == pytest.approx(45.0)
     # MOE estimate with SR = lux / 110 / 1000 kW/m² and 1 m/s wind, computed here by hand.
     sr = 55_000.0 / 110 / 1000
@@ -89,11 +89,11 @@ def test_bad_and_unknown_adverts_are_counted_not_raised() -> None:
     p.on_advert(Advert("AA:AA:AA:AA:AA:AB", T0, -60, manufacturer_data={0xFFFF: b"\x01"}))
     p.on_advert(Advert("AA:AA:AA:AA:AA:AC", T0, -60, manufacturer_data={0x004C: b"\x02\x15"}))
     p.on_pulse_line("meter-001", b"\x00garbage\r\n", T0)
-    c = p.counters
-    assert c["rejected_truncated"] == 2 and c["rejected_version"] == 1
+    c = p.all_counters()
+    assert c["rejected_bthome_truncated"] == 2 and c["rejected_bthome_version"] == 1
     assert c["unknown_device"] == 1 and c["rejected_tag_format"] == 1
-    assert c["ignored_format"] == 1 and c["rejected_pulse_line"] == 1
-    assert c["readings"] == 0
+    assert c["rejected_ibeacon_truncated"] == 1 and c["rejected_pulse_line"] == 1
+    assert c["readings"] == 0 and c["adverts"] == 6
 
 
 def test_sos_is_one_event_per_incident() -> None:

@@ -1,0 +1,234 @@
+"""Detectors run at each window's close: they turn kernel outputs into summary state and events.
+
+Heat nodes: sun or shade, sensor faults, surface hot spots, radiation errors against shaded
+neighbours, silence. Households: the meter watch. Tags: not seen for longer than learnt, seen at
+night where they rarely are. Everyone: people counting from hashed addresses. Events are sent on
+the change into a condition, not for every window it lasts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .config import Device
+from .kernels import faults, people, sun, watch
+from .kernels.heat import LUX_PER_WM2
+
+FAULT_NAMES = ((faults.OUT_OF_RANGE, "out_of_range"), (faults.STUCK, "stuck"),
+               (faults.SPIKE, "spike"), (faults.DROPOUT, "dropout"))
+SUN_NAMES = {sun.SUN: "sun", sun.SHADE: "shade", sun.UNKNOWN: "unknown"}
+# Priorities on the wire (docs/protocol.md): 3 immediate, 2 urgent, 1 notice, 0 information.
+PRIORITY = {"sos": 3, "fall": 3, "no_sign_of_life": 2, "continuous_use": 2,
+            "night_wandering": 2, "tag_not_seen": 2, "morning_rise_missing": 1,
+            "sensor_silent": 1, "sensor_fault": 0, "radiation_error": 0, "surface_hot_spot": 0}
+METER_FLAGS = ((watch.NO_LIFE, "no_sign_of_life"), (watch.MORNING_MISSING, "morning_rise_missing"),
+               (watch.CONTINUOUS, "continuous_use"))
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    tz_offset_s: float = 9 * 3600  # JST: hour-of-week profiles and "night" are local
+    learn_days: float = 14.0
+    night_from_h: float = 22.0
+    night_to_h: float = 5.0
+    activity_w: float = 30.0
+    high_w: float = 2000.0
+    margin: float = 1.5
+    flat_floor_s: float = 6 * 3600.0
+    rise_min_wh: float = 50.0
+    rise_frac: float = 0.2
+    tag_floor_s: float = 4 * 3600.0
+    wander_min_count: float = 3.0
+    hot_spot_excess_c: float = 8.0
+    hot_spot_z: float = 2.0
+    radiation_excess_c: float = 1.5
+
+
+def event(kind: str, device: str, ts: float, **data: Any) -> dict[str, Any]:
+    return {"kind": kind, "device": device, "ts": ts, "priority": PRIORITY[kind], "data": data}
+
+
+class HeatDetectors:
+    def __init__(self, devices: list[Device], settings: WatchSettings):
+        n = len(devices)
+        self.devices = devices
+        self.s = settings
+        self.sun_state = np.full(n, sun.UNKNOWN, dtype=np.int64)
+        self.fault_state = {ch: faults.new_fault_state(n) for ch in ("air", "surface")}
+        self.fault_prev: list[frozenset[str]] = [frozenset()] * n
+        self.hot_prev = np.zeros(n, dtype=bool)
+        self.radiation_prev = np.zeros(n, dtype=bool)
+        self.silent_prev = np.zeros(n, dtype=bool)
+
+    def close(self, start: float, end: float, rows: list[int], air: list[np.ndarray],
+              surface: list[np.ndarray], lux_mean: np.ndarray
+              ) -> tuple[dict[int, dict[str, Any]], list[dict[str, Any]]]:
+        """Per reporting row its summary `state`; and the events this window raises."""
+        events: list[dict[str, Any]] = []
+        state: dict[int, dict[str, Any]] = {}
+        mid = np.array([(start + end) / 2])
+        cosz = np.array([sun.cos_zenith(mid, d.lat if d.lat is not None else 35.0,
+                                        d.lon if d.lon is not None else 135.0)[0]
+                         for d in (self.devices[r] for r in rows)])
+        st = self.sun_state[rows]
+        sun.sun_or_shade(lux_mean, cosz, LUX_PER_WM2, 0.6, 0.3, 0.1, st)
+        self.sun_state[rows] = st
+        air_mean = np.array([np.nanmean(a) if np.isfinite(a).any() else np.nan for a in air])
+        surf_mean = np.array([np.nanmean(s) if np.isfinite(s).any() else np.nan for s in surface])
+        hot = sun.surface_hot_spots(surf_mean, air_mean, self.s.hot_spot_excess_c,
+                                    self.s.hot_spot_z)
+        diff = faults.neighbour_disagreement(air_mean, st == sun.SHADE, 2)
+        for k, row in enumerate(rows):
+            d = self.devices[row]
+            flags = 0
+            for ch, x in (("air", air[k]), ("surface", surface[k])):
+                if ch == "surface" and not np.isfinite(x).any():
+                    continue  # no surface sensor fitted: nothing to judge
+                st_ch = self.fault_state[ch][row]
+                flags |= int(np.bitwise_or.reduce(faults.fault_flags(
+                    x, -40.0, 85.0, 30, 6.0, 0.05, st_ch), initial=0))
+            names = frozenset(n for bit, n in FAULT_NAMES if flags & bit)
+            if names - self.fault_prev[row]:
+                events.append(event("sensor_fault", d.id, end, faults=sorted(names)))
+            self.fault_prev[row] = names
+            if hot[k] and not self.hot_prev[row]:
+                events.append(event("surface_hot_spot", d.id, end,
+                                    surface_c=round(float(surf_mean[k]), 2),
+                                    air_c=round(float(air_mean[k]), 2)))
+            self.hot_prev[row] = hot[k]
+            rad = bool(st[k] == sun.SUN and np.isfinite(diff[k])
+                       and diff[k] > self.s.radiation_excess_c)
+            if rad and not self.radiation_prev[row]:
+                events.append(event("radiation_error", d.id, end,
+                                    above_shaded_c=round(float(diff[k]), 2)))
+            self.radiation_prev[row] = rad
+            self.silent_prev[row] = False
+            state[row] = {"sun": SUN_NAMES[int(st[k])], "faults": sorted(names),
+                          "hot_spot": bool(hot[k])}
+        return state, events
+
+    def silence(self, now: float, unavailable: list[int]) -> list[dict[str, Any]]:
+        """Events for heat nodes that just became unavailable (interval learnt per device)."""
+        out = []
+        for row in unavailable:
+            if not self.silent_prev[row]:
+                out.append(event("sensor_silent", self.devices[row].id, now))
+                self.silent_prev[row] = True
+        return out
+
+
+class MeterWatch:
+    def __init__(self, devices: list[Device], settings: WatchSettings):
+        self.devices = devices
+        self.s = settings
+        self.state: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.prev = np.zeros(len(devices), dtype=np.int64)
+
+    def close(self, row: int, end: float, power_w: float) -> list[dict[str, Any]]:
+        local = end + self.s.tz_offset_s
+        if row not in self.state:
+            self.state[row] = watch.new_meter_state(local, self.s.learn_days)
+        st, profile = self.state[row]
+        flags = int(watch.meter_watch(np.array([local]), np.array([power_w]), self.s.activity_w,
+                                      self.s.high_w, self.s.margin, self.s.flat_floor_s,
+                                      self.s.rise_min_wh, self.s.rise_frac, st, profile)[0])
+        new = flags & ~self.prev[row]
+        self.prev[row] = flags
+        d = self.devices[row]
+        return [event(name, d.id, end, household=d.household or d.id, power_w=round(power_w, 1))
+                for bit, name in METER_FLAGS if new & bit]
+
+
+class TagWatch:
+    def __init__(self, devices: list[Device], settings: WatchSettings):
+        n = len(devices)
+        self.devices = devices
+        self.s = settings
+        self.last_seen = np.full(n, np.nan)
+        self.max_gap = np.zeros(n)
+        self.counts = np.zeros((n, 1))
+        self.missing_prev = np.zeros(n, dtype=bool)
+        self.started: float | None = None
+
+    def _night(self, t: np.ndarray) -> np.ndarray:
+        h = ((t + self.s.tz_offset_s) % 86400) / 3600
+        return (h >= self.s.night_from_h) | (h < self.s.night_to_h)
+
+    def close(self, end: float, rows: np.ndarray, ts: np.ndarray) -> list[dict[str, Any]]:
+        """rows/ts: this window's sightings (tag row, time), oldest first."""
+        if self.started is None:
+            self.started = end
+        learning = end - self.started < self.s.learn_days * 86400
+        events = []
+        if ts.size:
+            flagged = watch.tag_sightings(ts, rows.astype(np.int64), np.zeros(ts.size, np.int64),
+                                          self._night(ts), self.last_seen, self.max_gap,
+                                          self.counts, self.s.wander_min_count)
+            if not learning:
+                for k in np.unique(rows[flagged]):
+                    d = self.devices[int(k)]
+                    events.append(event("night_wandering", d.id, end, person=d.person or ""))
+        missing = watch.tags_not_seen(end, self.last_seen, self.max_gap, self.s.margin,
+                                      self.s.tag_floor_s)
+        for k in np.flatnonzero(missing & ~self.missing_prev):
+            d = self.devices[int(k)]
+            events.append(event("tag_not_seen", d.id, end, person=d.person or "",
+                                last_seen=float(self.last_seen[k])))
+        self.missing_prev = missing
+        return events
+
+
+class PeopleCounter:
+    """Unique devices per window and dwell near the gateway, from keyed hashes of addresses.
+
+    Raw addresses live only in memory until the window closes; the day's key is derived from a
+    secret that never leaves the gateway, so hashes from two days cannot be linked.
+    """
+
+    def __init__(self, secret: bytes | None = None, table: int = 4096, dwell_gap_s: float = 300):
+        self.secret = secret or os.urandom(32)
+        self.macs: list[int] = []
+        self.ts: list[float] = []
+        self.keys = np.zeros(table, dtype=np.uint64)
+        self.first = np.zeros(table)
+        self.last = np.zeros(table)
+        self.gap = dwell_gap_s
+        self._day: str | None = None
+        self._key = np.zeros(2, dtype=np.uint64)
+
+    def seen(self, address: str, ts: float) -> None:
+        try:
+            self.macs.append(people.mac_to_int(address))
+        except ValueError:
+            return
+        self.ts.append(ts)
+
+    def close(self, end: float, tz_offset_s: float) -> dict[str, dict[str, float]] | None:
+        day = dt.datetime.fromtimestamp(end + tz_offset_s, dt.UTC).date().isoformat()
+        if day != self._day:
+            self._day, self._key = day, people.daily_key(self.secret, day)
+            self.keys[:] = 0  # yesterday's hashes cannot be matched any more: start afresh
+        macs = np.array(self.macs, dtype=np.uint64)
+        ts = np.array(self.ts)
+        self.macs, self.ts = [], []
+        if macs.size == 0:
+            return None
+        hashes = people.siphash24(macs, self._key)
+        reg = np.zeros((1, people.HLL_M), dtype=np.int64)
+        people.hll_add(hashes, np.zeros(hashes.size, dtype=np.int64), reg)
+        unique = float(round(people.hll_count(reg)[0], 1))
+        people.dwell_update(hashes, ts, self.keys, self.first, self.last)
+        dwell = people.dwell_close(end, self.gap, self.keys, self.first, self.last)
+        values = {"unique_devices": {"mean": unique, "min": unique, "max": unique,
+                                    "last": unique}}
+        if dwell.size:
+            values["dwell_s"] = {"mean": round(float(dwell.mean()), 1),
+                                 "min": round(float(dwell.min()), 1),
+                                 "max": round(float(dwell.max()), 1),
+                                 "last": round(float(dwell[-1]), 1)}
+        return values
