@@ -59,9 +59,13 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
     from .pipeline import Pipeline, emit
     from .publisher import Publisher
 
+    from .sources import MeterBridges, RouteBReader, people_secret
+
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     outbox = Outbox(cfg.data_dir / "outbox.sqlite")
-    pipeline = Pipeline(cfg)
+    pipeline = Pipeline(cfg, people_secret=people_secret(cfg.data_dir))
+    bridges = MeterBridges(cfg)
+    routeb = RouteBReader(cfg).start() if cfg.routeb.port else None
     publisher = Publisher(cfg, outbox, status_extra=lambda: {"devices": len(cfg.devices)})
     source, clock = _open_source(cfg)
     publisher.start()
@@ -82,8 +86,10 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                 adverts, lines = source.poll(limit)
                 for adv in adverts:
                     pipeline.on_advert(adv)
-                for dev, raw, ts in lines:
+                for dev, raw, ts in lines + bridges.poll(now):
                     pipeline.on_pulse_line(dev, raw, ts)
+                for r in routeb.poll() if routeb else ():
+                    pipeline.on_meter_reading(routeb.device_id, r.ts, r.power_w, r.energy_kwh)
                 pending = pipeline.tick(limit)
                 if sim_end is not None and now >= sim_end:
                     pending += pipeline.flush(sim_end)
@@ -104,16 +110,35 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                     "outbox_depth": outbox.depth(), "last_seq": outbox.last_seq(),
                     "sent": publisher.sent, "acked": publisher.acked_total,
                     "in_flight": publisher.in_flight(), "connects": publisher.connects,
-                    "counters": dict(pipeline.counters), "last_seen": pipeline.last_seen})
+                    "counters": _counters(pipeline, source, bridges, routeb),
+                    "last_seen": pipeline.last_seen,
+                    "kernel_timings": {
+                        "windows": pipeline.timings["windows"],
+                        "window_close_ms_mean": round(1000 * pipeline.timings["window_close_s"]
+                                                      / max(1, pipeline.timings["windows"]), 3)}})
                 next_stats = mono + STATS_EVERY_S
             stop.wait(TICK_S)
     finally:
+        if routeb is not None:
+            routeb.stop()
+        bridges.close()
+        if hasattr(source, "stop"):
+            source.stop()
         publisher.stop(drain_timeout=2.0 if exit_when_drained else 0.0)
         _write_stats(stats_path, {"gw": cfg.id, "wall": time.time(), "stopped": True,
                                   "outbox_depth": outbox.depth(), "last_seq": outbox.last_seq(),
-                                  "counters": dict(pipeline.counters)})
+                                  "counters": _counters(pipeline, source, bridges, routeb)})
         outbox.close()
     return 0
+
+
+def _counters(pipeline: Any, *sources: Any) -> dict[str, int]:
+    total = pipeline.all_counters()
+    for s in sources:
+        c = getattr(s, "counters", None)
+        if c:
+            total.update({f"source_{k}" if k in total else k: v for k, v in c.items()})
+    return dict(total)
 
 
 def _open_source(cfg: Any) -> tuple[Any, Any]:
