@@ -58,7 +58,6 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
     from .outbox import Outbox
     from .pipeline import Pipeline, emit
     from .publisher import Publisher
-
     from .sources import MeterBridges, RouteBReader, people_secret
 
     cfg.data_dir.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,7 @@ from machimori.contract.bthome import SERVICE_UUID
 
 from .config import Device, GatewayConfig
 from .decoders.advert import AdvertDecoder, Decoded
-from .detect import (HeatDetectors, MeterWatch, PeopleCounter, TagWatch, WatchSettings,
-                     event)
+from .detect import HeatDetectors, MeterWatch, PeopleCounter, TagWatch, WatchSettings, event
 from .frames import Advert
 from .kernels.heat import LEVEL_BOUNDS, LUX_PER_WM2, wbgt_levels, wbgt_moe
 from .outbox import Outbox
@@ -285,7 +284,7 @@ class Pipeline:
             if (ws := _stats(w)) is not None:
                 values["wbgt_c"] = ws
             body: dict[str, Any] = {"kind": "heat", "device": d.id, "start": start, "end": end,
-                                    "n": int(len(v)), "values": values,
+                                    "n": len(v), "values": values,
                                     "wbgt_level": int(levels[k]), "state": state[row]}
             if (p := _place(d)) is not None:
                 body["place"] = p

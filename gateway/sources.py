@@ -10,7 +10,6 @@ import json
 import logging
 import queue
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any

@@ -3,6 +3,8 @@ household watch, tags, people counting — and the sim's injected anomalies foun
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,6 @@ from gateway.frames import Advert
 from gateway.pipeline import Pipeline
 from machimori.contract import bthome, pulse, tag
 from machimori.contract import mqtt as contract
-from pathlib import Path
 
 T0 = 1_785_715_200.0  # 2026-08-03 09:00 JST: the sun is up in Kumagaya
 LAT, LON = 36.147, 139.389
@@ -158,11 +159,10 @@ def test_tag_not_seen_and_people_counting() -> None:
 
 def test_sim_anomalies_are_found_again() -> None:
     """The sim's ground truth (an SOS and a fall) comes out of the pipeline as events."""
+    from gateway.config import SimSourceConfig
     from sim.commands import gateway_configs
     from sim.source import SimSource
     from sim.town import build_town, sim_epoch
-
-    from gateway.config import SimSourceConfig
 
     town = build_town(1)
     want = {(a.device, a.kind) for a in town.anomalies}
