@@ -80,22 +80,36 @@ class TagReading:
 
 
 class TagResolver:
-    """Resolves EIDs to registered tags; caches each tag's EIDs for the counters around now."""
+    """Resolves EIDs to registered tags; caches each tag's EIDs for the counters around now.
+
+    Tag clocks drift (an ESP32's RTC without a crystal: a few per cent), so the resolver follows
+    each tag's offset: every resolution re-centres that tag's window of ±1 period on the
+    counter it really used, as Eddystone-EID resolvers do.
+    """
 
     def __init__(self, keys: dict[str, bytes]):
         self._keys = dict(keys)
+        self._offset: dict[str, int] = {t: 0 for t in keys}
         self._table: dict[tuple[int, bytes], tuple[str, int]] = {}
-        self._window: tuple[int, int] | None = None
+        self._centre: dict[str, tuple[int, int]] = {}  # tag -> (k, counter) its entries are for
 
     def _refresh(self, k: int, unix_time: float) -> None:
         c = counter_at(unix_time, k)
-        if self._window == (k, c):
-            return
-        self._table = {}
         for tag, key in self._keys.items():
-            for cc in (c - 1, c, c + 1):  # tolerate clock skew of one period either way
+            centre = (k, c + self._offset[tag])
+            if self._centre.get(tag) == centre:
+                continue
+            old = self._centre.get(tag)
+            if old is not None:
+                for cc in (old[1] - 1, old[1], old[1] + 1):
+                    self._table.pop((old[0], eid(key, cc)), None)
+            for cc in (centre[1] - 1, centre[1], centre[1] + 1):
                 self._table[(k, eid(key, cc))] = (tag, cc)
-        self._window = (k, c)
+            self._centre[tag] = centre
+
+    def offset(self, tag: str) -> int:
+        """How many periods this tag's clock runs ahead (negative: behind)."""
+        return self._offset[tag]
 
     def resolve(self, payload: bytes, unix_time: float) -> TagReading | None:
         """None when the tag is not one of ours; TagFormatError when the bytes are malformed."""
@@ -111,5 +125,6 @@ class TagResolver:
         if hit is None:
             return None
         tag, c = hit
+        self._offset[tag] = c - counter_at(unix_time, k)
         m = _mask(self._keys[tag], c)
         return TagReading(tag, payload[10] ^ m[0], payload[11] ^ m[1], payload[12] ^ m[2], c)
