@@ -49,6 +49,32 @@ def _count(db: Path) -> tuple[int, int, int]:
         return 0, 0, 0
 
 
+def _demo_admin(db: Path, data: Path) -> str:
+    """The demo's admin account: made once with a random password kept in the data dir."""
+    import os
+    import secrets
+
+    from collector.store import connect, migrate
+    from collector.users import UserError, add_user
+
+    path = data / "admin-password.txt"
+    if path.exists():
+        return path.read_text().strip()
+    password = secrets.token_urlsafe(12)
+    con = connect(db)
+    try:
+        migrate(con)
+        add_user(con, "admin", password, "admin")
+    except UserError:
+        return "(set in an earlier run; `machimori collector user add` makes another admin)"
+    finally:
+        con.close()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+    return password
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from sim.commands import write_town
     from sim.town import sim_epoch
@@ -96,6 +122,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             except OSError:
                 return False
         wait_for(healthy, 60, "the collector's web server")
+        admin_pw = _demo_admin(db, data)
         print(f"[3/4] starting {len(configs)} gateways ({args.nodes} heat nodes, "
               f"{args.residents} tags, {args.households} households; "
               f"simulated time ×{args.speed:g})", flush=True)
@@ -103,6 +130,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             procs.append((cfg.stem, spawn(["-m", "machimori.cli", "gw", "run", "--config",
                                            str(cfg)], logs / f"{cfg.stem}.log")))
         print(f"[4/4] running. Open {url}  (English: {url}heat?lang=en)", flush=True)
+        print(f"      admin pages: {url}admin/  user 'admin', password '{admin_pw}' "
+              f"(kept in {data / 'admin-password.txt'})", flush=True)
         print("      Ctrl-C stops everything." if args.seconds is None else
               f"      stopping after {args.seconds:g} s.", flush=True)
         t0 = time.monotonic()

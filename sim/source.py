@@ -10,13 +10,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from gateway.frames import Advert
 from machimori.contract import bthome, pulse
 from machimori.contract import tag as tagfmt
 
-from .town import Town, household_energy_kwh, node_reading, resident_at_home
+from .town import Town, household_energy_kwh, node_reading, pedestrians_per_minute, resident_at_home
 
 TAG_K = 10  # tag ids rotate every 2**10 s ≈ 17 min
+PHONE_MAX_STAY_S = 1800.0  # pedestrians linger near a gateway at most half an hour
 BOOT_AT = 1_767_193_200.0  # 2026-01-01 JST: when the meter bridges were (last) powered on
 
 
@@ -53,6 +56,8 @@ class SimSource:
         self._home = {r.id: homes[r.household] for r in self.residents}
         self._anomalies = {(a.device, a.kind): a.at for a in town.anomalies}
         self.sim_start: float | None = None
+        self._gw_index = [g.id for g in town.gateways].index(gw_id)
+        self._arrivals: dict[int, list[tuple[float, float, str]]] = {}
 
     def _due(self, phase: float, t0: float, t1: float) -> list[float]:
         """Report times k·step + phase in (t0, t1]."""
@@ -106,13 +111,41 @@ class SimSource:
                 addr = ":".join(f"{b:02X}" for b in bytes([payload[2] & 0x3F]) + payload[3:8])
                 adverts.append((ts, Advert(addr, ts, _rssi(gwpos, self._home[res.id], 0),
                                            manufacturer_data={tagfmt.COMPANY_ID: payload})))
+        for ts in self._due(0.0, t0, now):
+            for addr in self._phones(ts):
+                # A phone's advert: someone else's manufacturer data, not ours to decode.
+                adverts.append((ts, Advert(addr, ts, _rssi(gwpos, gwpos, -10), manufacturer_data={
+                    0x0075: b"\x42\x04\x01\x80"})))
         for i, hh in enumerate(self.households):
             phase = (i * 0.71) % self.step
             for ts in self._due(phase, t0, now):
                 count = int(household_energy_kwh(hh, ts - BOOT_AT) * hh.pulses_per_kwh)
                 seq = int((ts - BOOT_AT) // self.step)
                 lines.append((hh.id, pulse.encode(seq, count, int(ts - BOOT_AT)), ts))
+        for m in [m for m in self._arrivals if m < (t0 - PHONE_MAX_STAY_S) // 60]:
+            del self._arrivals[m]
         adverts.sort(key=lambda a: a[0])
         lines.sort(key=lambda x: x[2])
         return [a for _, a in adverts], lines
 
+
+    def _minute_arrivals(self, minute: int) -> list[tuple[float, float, str]]:
+        """(arrival, departure, address) of the pedestrians arriving in one minute."""
+        got = self._arrivals.get(minute)
+        if got is None:
+            rng = np.random.default_rng((self.town.seed, self._gw_index, minute))
+            n = rng.poisson(pedestrians_per_minute(self.town, minute * 60.0))
+            got = []
+            for _ in range(n):
+                arrive = minute * 60.0 + float(rng.uniform(0, 60))
+                stay = min(PHONE_MAX_STAY_S, float(rng.exponential(300.0)))
+                mac = rng.integers(0, 256, 6)
+                mac[0] = (mac[0] & 0x3F) | 0xC0  # a random static address, as phones use
+                got.append((arrive, arrive + stay, ":".join(f"{b:02X}" for b in mac)))
+            self._arrivals[minute] = got
+        return got
+
+    def _phones(self, ts: float) -> list[str]:
+        first = int((ts - PHONE_MAX_STAY_S) // 60)
+        return [addr for m in range(first, int(ts // 60) + 1)
+                for a, d, addr in self._minute_arrivals(m) if a <= ts < d]

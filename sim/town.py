@@ -245,8 +245,8 @@ def node_reading(town: Town, node: HeatNode, index: int, t: float) -> NodeReadin
     lux = max(0.0, (direct + diffuse) * 110.0 * (1 + rng.normal(0, 0.02)))
     surface = air + SURFACE_GAIN[node.surface] * (direct + diffuse) - 1.0 + rng.normal(0, 0.2)
     globe = air + 0.011 * (direct + 0.5 * diffuse) + rng.normal(0, 0.1) if node.has_globe else None
-    days = t / 86400.0
-    battery = int(max(5, 100 - (days % 200) / 2))
+    # Solar-charged 18650: between 60 % and 100 % over a slow seasonal-ish cycle per node.
+    battery = int(80 + 20 * math.sin(t / 86400.0 / 30.0 + index))
     return NodeReading(round(air, 2), round(rh_from(air, w.dewpoint_c), 2), round(lux, 2),
                        round(surface, 2), None if globe is None else round(globe, 2), battery,
                        shade)
@@ -283,3 +283,19 @@ def resident_at_home(r: Resident, t: float) -> bool:
 def sim_epoch(date: str = "2026-08-03T09:00:00") -> float:
     """Unix time of a local (JST) timestamp: the default demo starts on a hot August morning."""
     return dt.datetime.fromisoformat(date).replace(tzinfo=JST).timestamp()
+
+
+def pedestrians_per_minute(town: Town, t: float) -> float:
+    """Arrivals near one gateway per minute: busy by day, few at night, fewer in great heat.
+
+    The heat response (about −8 % per °C of WBGT above 25) is what the heat service measures:
+    people avoid the street when it is dangerous.
+    """
+    h = _local_hours(t)
+    base = 2.0 + 10.0 * max(0.0, math.sin(math.pi * (h - 6) / 14)) if 6 <= h <= 20 else 1.0
+    w = weather(town, t)
+    rh = rh_from(w.air_c, w.dewpoint_c)
+    sr = w.ghi / 1000.0
+    wbgt = (0.735 * w.air_c + 0.0374 * rh + 0.00292 * w.air_c * rh + 7.619 * sr
+            - 4.557 * sr * sr - 0.0572 * w.wind_ms - 4.064)
+    return base * max(0.3, 1.0 - 0.08 * max(0.0, wbgt - 25.0))
