@@ -35,7 +35,7 @@ def health() -> Any:
 @bp.get("/sensors")
 def sensors() -> Any:
     rows = get_db().execute(
-        "SELECT id, gw, lat, lon, name, height_m, latest_end, latest, wbgt_level "
+        "SELECT id, gw, lat, lon, name, height_m, latest_end, latest, wbgt_level, state "
         "FROM devices WHERE kind = 'heat' ORDER BY id").fetchall()
     out = []
     for r in rows:
@@ -46,6 +46,7 @@ def sensors() -> Any:
             item[f] = latest[f]["last"] if f in latest else None
         item["wbgt_c"] = latest["wbgt_c"]["mean"] if "wbgt_c" in latest else None
         item["wbgt_level"] = _level(r["wbgt_level"])
+        item["state"] = json.loads(r["state"]) if r["state"] else None
         out.append(item)
     return jsonify({"sensors": out, "time": time.time()})
 

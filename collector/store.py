@@ -132,17 +132,17 @@ class Store:
         # The latest state only moves forward in time: late redeliveries do not roll it back.
         self.db.execute(
             "INSERT INTO devices (id, kind, gw, lat, lon, name, height_m, latest_end, latest, "
-            "wbgt_level, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+            "wbgt_level, updated_at, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, gw=excluded.gw, "
             "lat=coalesce(excluded.lat, devices.lat), lon=coalesce(excluded.lon, devices.lon), "
             "name=coalesce(excluded.name, devices.name), "
             "height_m=coalesce(excluded.height_m, devices.height_m), "
             "latest_end=excluded.latest_end, latest=excluded.latest, "
-            "wbgt_level=excluded.wbgt_level, updated_at=excluded.updated_at "
-            "WHERE excluded.latest_end >= devices.latest_end",
+            "wbgt_level=excluded.wbgt_level, updated_at=excluded.updated_at, "
+            "state=excluded.state WHERE excluded.latest_end >= devices.latest_end",
             (p["device"], p["kind"], p["gw"], place.get("lat"), place.get("lon"),
              place.get("name"), place.get("height_m"), p["end"], json.dumps(p["values"]),
-             p.get("wbgt_level"), now))
+             p.get("wbgt_level"), now, json.dumps(p["state"]) if "state" in p else None))
         return True
 
     # ---- the sink queue (read by sink workers, e.g. collector/influx.py)
