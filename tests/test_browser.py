@@ -66,6 +66,14 @@ def test_heat_map_live_in_chromium(web, tmp_path: Path) -> None:
                 "document.querySelector(\"circle.sensor[data-id='heat-001']\")"
                 f".getAttribute('fill') === '{COLOURS[3]}'", timeout=15_000)
             assert page.locator("#trend polyline.line-mean").count() == 1
+            # Layers: surface temperature on a colour ramp, then sun and shade.
+            page.click("button[data-layer=surface]")
+            assert page.is_visible("#legend-ramp") and not page.is_visible("#legend-wbgt")
+            assert page.get_attribute("circle.sensor[data-id='heat-002']", "fill") not in COLOURS
+            assert page.inner_text("#ramp-title").startswith("表面温度")
+            page.click("button[data-layer=sun]")
+            assert page.get_attribute("circle.sensor[data-id='heat-002']", "fill") == "#bbb"
+            page.click("button[data-layer=wbgt]")
             page.screenshot(path=str(tmp_path / "heat.png"), full_page=True)
             assert (tmp_path / "heat.png").stat().st_size > 10_000
             page.goto(base + "/heat?lang=en")

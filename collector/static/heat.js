@@ -4,7 +4,48 @@
   const M = window.MACHIMORI, T = M.texts;
   const svgNS = "http://www.w3.org/2000/svg";
   const map = document.getElementById("map"), trend = document.getElementById("trend");
-  let basemap = null, bounds = null, selected = null, last = [];
+  let basemap = null, bounds = null, selected = null, last = [], layer = "wbgt";
+  const RAMP = ["#313695", "#4575b4", "#74add1", "#fee090", "#f46d43", "#a50026"];
+  const FIELD = { air: "air_c", surface: "surface_c" };
+
+  function ramp(v, lo, hi) {
+    const x = Math.max(0, Math.min(0.999, (v - lo) / Math.max(hi - lo, 0.1)));
+    return RAMP[Math.floor(x * RAMP.length)];
+  }
+  function range(sensors, f) {
+    const vs = sensors.map(s => s[f]).filter(v => v != null);
+    return vs.length ? [Math.floor(Math.min(...vs)), Math.ceil(Math.max(...vs))] : [0, 1];
+  }
+  function colour(s, lims) {
+    if (layer === "wbgt") return s.wbgt_level ? M.colours[s.wbgt_level.code] : "#bbb";
+    if (layer === "sun") {
+      const st = s.state && s.state.sun;
+      return st === "sun" ? "#f4b400" : st === "shade" ? "#5c6bc0" : "#bbb";
+    }
+    const v = s[FIELD[layer]];
+    return v == null ? "#bbb" : ramp(v, lims[0], lims[1]);
+  }
+  function label(s) {
+    if (layer === "wbgt") return fmt(s.wbgt_c, 1);
+    if (layer === "sun") return s.state ? T[s.state.sun] : "";
+    return fmt(s[FIELD[layer]], 1);
+  }
+  function showLegend(lims) {
+    document.getElementById("legend-wbgt").hidden = layer !== "wbgt";
+    document.getElementById("legend-sun").hidden = layer !== "sun";
+    const r = document.getElementById("legend-ramp");
+    r.hidden = !(layer in FIELD);
+    if (!r.hidden) {
+      document.getElementById("ramp-title").textContent = T["layer_" + layer] + " (°C)";
+      document.getElementById("ramp-lo").textContent = lims[0] + "°";
+      document.getElementById("ramp-hi").textContent = lims[1] + "°";
+    }
+  }
+  document.querySelectorAll(".layers button").forEach(b => b.addEventListener("click", () => {
+    layer = b.dataset.layer;
+    document.querySelectorAll(".layers button").forEach(x => x.classList.toggle("on", x === b));
+    drawMap(last);
+  }));
 
   function el(name, attrs, parent) {
     const e = document.createElementNS(svgNS, name);
@@ -35,7 +76,10 @@
       `<tr><td>${T.wbgt}</td><td><b>${fmt(s.wbgt_c, 1)} °C</b> (${lv})</td></tr>` +
       `<tr><td>${T.air}</td><td>${fmt(s.air_c, 1)} °C</td></tr>` +
       `<tr><td>${T.humidity}</td><td>${fmt(s.humidity, 0)} %</td></tr>` +
-      `<tr><td>${T.surface}</td><td>${fmt(s.surface_c, 1)} °C</td></tr></table>`;
+      `<tr><td>${T.surface}</td><td>${fmt(s.surface_c, 1)} °C</td></tr>` +
+      (s.state ? `<tr><td>${T.layer_sun}</td><td>${T[s.state.sun]}${s.state.hot_spot ? " · " + T.hot_spot : ""}</td></tr>` +
+        (s.state.faults.length ? `<tr><td>${T.faults}</td><td>${s.state.faults.join(", ")}</td></tr>` : "") : "") +
+      `</table>`;
   }
   function drawMap(sensors) {
     bounds = computeBounds(sensors);
@@ -45,17 +89,20 @@
       const c = f.geometry.coordinates.map(([x, y]) => project(x, y));
       el("polyline", { points: c.map(p => p.join(",")).join(" "), class: "street" }, map);
     });
+    const lims = layer in FIELD ? range(sensors, FIELD[layer]) : null;
+    showLegend(lims);
     sensors.forEach(s => {
       if (s.lat == null) return;
       const [x, y] = project(s.lon, s.lat);
       const code = s.wbgt_level ? s.wbgt_level.code : null;
-      const c = el("circle", { cx: x, cy: y, r: 13, fill: code == null ? "#bbb" : M.colours[code],
-        class: "sensor" + (selected === s.id ? " sel" : ""), "data-id": s.id,
+      const hot = s.state && s.state.hot_spot ? " hot" : "";
+      const c = el("circle", { cx: x, cy: y, r: 13, fill: colour(s, lims),
+        class: "sensor" + hot + (selected === s.id ? " sel" : ""), "data-id": s.id,
         "data-level": code == null ? "" : code }, map);
       el("title", {}, c).textContent = `${s.name || s.id}: ${fmt(s.wbgt_c, 1)} °C`;
       c.addEventListener("click", () => { selected = s.id; showDetail(s); drawMap(last); });
       const t = el("text", { x: x, y: y - 17, class: "val" }, map);
-      t.textContent = fmt(s.wbgt_c, 1);
+      t.textContent = label(s);
     });
   }
   function drawTrend(points) {
