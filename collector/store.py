@@ -14,6 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from machimori.contract.mqtt import ContractError, decode_message
 
 from .db import Database
@@ -62,6 +64,12 @@ def _statements(sql: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
+SUMMARY_COLS = ("id", "gw", "seq", "kind", "device", "start", '"end"', "n", '"values"',
+                "wbgt_level", "received_at")
+EVENT_COLS = ("id", "gw", "seq", "kind", "device", "ts", "priority", "data", "received_at")
+INSERT_CHUNK = 400  # rows per statement: well under SQLite's and psycopg's parameter limits
+
+
 @dataclass
 class IngestResult:
     stored: int = 0
@@ -82,68 +90,105 @@ class Store:
         self.db.close()
 
     def ingest(self, items: list[tuple[str, bytes]], now: float | None = None) -> IngestResult:
-        """Store a batch of (topic, raw payload) in one transaction."""
+        """Store a batch of (topic, raw payload) in one transaction.
+
+        Parsing and validation happen before the transaction, so the write lock is held only
+        for the writes; a device's latest state is written once per batch, from its newest
+        window in it.
+        """
         now = time.time() if now is None else now
         res = IngestResult()
+        good: list[tuple[str, dict[str, Any]]] = []
+        dead: list[tuple[str, bytes, str, float]] = []
+        for topic, raw in items:
+            try:
+                info, p = decode_message(topic, raw)
+            except ContractError as exc:
+                dead.append((topic, bytes(raw), str(exc), now))
+                continue
+            good.append((info.message, p))
         db = self.db
+        latest: dict[str, tuple[dict[str, Any], str]] = {}
         db.begin()
         try:
-            for topic, raw in items:
-                try:
-                    info, p = decode_message(topic, raw)
-                except ContractError as exc:
-                    db.execute("INSERT INTO dead_letters (topic, payload, reason, received_at) "
-                               "VALUES (?, ?, ?, ?)", (topic, bytes(raw), str(exc), now))
-                    res.dead += 1
-                    continue
-                if info.message == "status":
+            if dead:
+                db.executemany("INSERT INTO dead_letters (topic, payload, reason, received_at) "
+                               "VALUES (?, ?, ?, ?)", dead)
+                res.dead += len(dead)
+            summaries = [p for m, p in good if m == "summary"]
+            events = [p for m, p in good if m == "event"]
+            for m, p in good:
+                if m == "status":
                     self._status(p, now)
                     res.stored += 1
-                elif info.message == "summary":
-                    if self._summary(p, now):
-                        res.stored += 1
-                    else:
-                        res.duplicates += 1
-                elif self._event(p, now):
-                    res.stored += 1
-                else:
-                    res.duplicates += 1
+            values = {p["id"]: orjson.dumps(p["values"]).decode() for p in summaries}
+            new = self._insert_new("summaries", SUMMARY_COLS, [
+                (p["id"], p["gw"], p["seq"], p["kind"], p["device"], p["start"], p["end"],
+                 p["n"], values[p["id"]], p.get("wbgt_level"), now) for p in summaries])
+            fresh = [p for p in summaries if p["id"] in new]
+            fresh = list({p["id"]: p for p in fresh}.values())  # a batch may hold one id twice
+            if self.sinks and fresh:
+                db.executemany("INSERT INTO sink_queue (sink, payload, queued_at) VALUES (?,?,?)",
+                               [(name, orjson.dumps(p).decode(), now)
+                                for p in fresh for name in self.sinks])
+            for p in fresh:
+                cur = latest.get(p["device"])
+                if cur is None or p["end"] >= cur[0]["end"]:
+                    latest[p["device"]] = (p, values[p["id"]])
+            new_events = self._insert_new("events", EVENT_COLS, [
+                (p["id"], p["gw"], p["seq"], p["kind"], p["device"], p["ts"], p["priority"],
+                 orjson.dumps(p.get("data", {})).decode(), now) for p in events])
+            res.stored += len(fresh) + len(new_events)
+            res.duplicates += len(summaries) + len(events) - len(fresh) - len(new_events)
+            self._devices(list(latest.values()), now)
             db.commit()
         except BaseException:
             db.rollback()
             raise
         return res
 
-    def _summary(self, p: dict[str, Any], now: float) -> bool:
-        cur = self.db.execute(
-            'INSERT INTO summaries (id, gw, seq, kind, device, start, "end", n, '
-            '"values", wbgt_level, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) '
-            "ON CONFLICT (id) DO NOTHING",
-            (p["id"], p["gw"], p["seq"], p["kind"], p["device"], p["start"], p["end"], p["n"],
-             json.dumps(p["values"]), p.get("wbgt_level"), now))
-        if cur.rowcount != 1:
-            return False
-        if self.sinks:
-            raw = json.dumps(p, ensure_ascii=False)
-            self.db.executemany(
-                "INSERT INTO sink_queue (sink, payload, queued_at) VALUES (?, ?, ?)",
-                [(name, raw, now) for name in self.sinks])
-        place = p.get("place") or {}
-        # The latest state only moves forward in time: late redeliveries do not roll it back.
-        self.db.execute(
-            "INSERT INTO devices (id, kind, gw, lat, lon, name, height_m, latest_end, latest, "
-            "wbgt_level, updated_at, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, gw=excluded.gw, "
-            "lat=coalesce(excluded.lat, devices.lat), lon=coalesce(excluded.lon, devices.lon), "
-            "name=coalesce(excluded.name, devices.name), "
-            "height_m=coalesce(excluded.height_m, devices.height_m), "
-            "latest_end=excluded.latest_end, latest=excluded.latest, "
-            "wbgt_level=excluded.wbgt_level, updated_at=excluded.updated_at, "
-            "state=excluded.state WHERE excluded.latest_end >= devices.latest_end",
-            (p["device"], p["kind"], p["gw"], place.get("lat"), place.get("lon"),
-             place.get("name"), place.get("height_m"), p["end"], json.dumps(p["values"]),
-             p.get("wbgt_level"), now, json.dumps(p["state"]) if "state" in p else None))
-        return True
+    def _insert_new(self, table: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]
+                    ) -> set[str]:
+        """Insert the rows whose id is new (multi-row statements); return the ids inserted.
+
+        One statement per chunk, not one per row: against PostgreSQL each statement is a round
+        trip, and the ids that come back tell new from redelivered.
+        """
+        new: set[str] = set()
+        one = "(" + ",".join("?" * len(cols)) + ")"
+        head = f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
+        for i in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[i:i + INSERT_CHUNK]
+            sql = head + ",".join([one] * len(chunk)) + " ON CONFLICT (id) DO NOTHING RETURNING id"
+            new.update(r[0] for r in self.db.execute(sql, [v for row in chunk for v in row]
+                                                     ).fetchall())
+        return new
+
+    def _devices(self, latest: list[tuple[dict[str, Any], str]], now: float) -> None:
+        """Upsert each device's newest state, in one statement per chunk."""
+        rows = []
+        for p, values in latest:
+            place = p.get("place") or {}
+            rows.append((p["device"], p["kind"], p["gw"], place.get("lat"), place.get("lon"),
+                         place.get("name"), place.get("height_m"), p["end"], values,
+                         p.get("wbgt_level"), now,
+                         orjson.dumps(p["state"]).decode() if "state" in p else None))
+        one = "(" + ",".join("?" * 12) + ")"
+        for i in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[i:i + INSERT_CHUNK]
+            # The latest state only moves forward in time: late redeliveries do not roll it
+            # back (the WHERE on the update).
+            self.db.execute(
+                "INSERT INTO devices (id, kind, gw, lat, lon, name, height_m, latest_end, "
+                "latest, wbgt_level, updated_at, state) VALUES " + ",".join([one] * len(chunk))
+                + " ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, gw=excluded.gw, "
+                "lat=coalesce(excluded.lat, devices.lat), lon=coalesce(excluded.lon, devices.lon), "
+                "name=coalesce(excluded.name, devices.name), "
+                "height_m=coalesce(excluded.height_m, devices.height_m), "
+                "latest_end=excluded.latest_end, latest=excluded.latest, "
+                "wbgt_level=excluded.wbgt_level, updated_at=excluded.updated_at, "
+                "state=excluded.state WHERE excluded.latest_end >= devices.latest_end",
+                [v for row in chunk for v in row])
 
     # ---- the sink queue (read by sink workers, e.g. collector/influx.py)
     def sink_batch(self, sink: str, limit: int) -> list[tuple[int, dict[str, Any]]]:
@@ -162,14 +207,6 @@ class Store:
     def sink_depth(self, sink: str) -> int:
         return self.db.execute("SELECT count(*) FROM sink_queue WHERE sink = ?",
                                (sink,)).fetchone()[0]
-
-    def _event(self, p: dict[str, Any], now: float) -> bool:
-        cur = self.db.execute(
-            "INSERT INTO events (id, gw, seq, kind, device, ts, priority, data, "
-            "received_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
-            (p["id"], p["gw"], p["seq"], p["kind"], p["device"], p["ts"], p["priority"],
-             json.dumps(p.get("data", {}), ensure_ascii=False), now))
-        return cur.rowcount == 1
 
     def _status(self, p: dict[str, Any], now: float) -> None:
         self.db.execute(

@@ -15,7 +15,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import fastjsonschema
+import jsonschema_rs
+import orjson
 
 PREFIX = "machimori/v1/gw"
 QOS = 1
@@ -80,8 +81,9 @@ def parse_topic(topic: str) -> TopicInfo:
 
 @cache
 def _validator(message: str) -> Any:
-    text = resources.files("machimori.contract").joinpath("schemas", SCHEMAS[message]).read_text()
-    return fastjsonschema.compile(json.loads(text))
+    # jsonschema-rs: a compiled validator ~5x faster than the pure-Python ones; ingest of
+    # summaries spends more time validating than storing.
+    return jsonschema_rs.Draft7Validator(schema_document(message))
 
 
 def schema_document(message: str) -> dict[str, Any]:
@@ -92,9 +94,10 @@ def schema_document(message: str) -> dict[str, Any]:
 def validate(message: str, payload: Any) -> None:
     """Raise ContractError naming the first violation; return None when valid."""
     try:
-        _validator(message)(payload)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        raise ContractError(f"{message}: {exc.message}") from None
+        _validator(message).validate(payload)
+    except jsonschema_rs.ValidationError as exc:
+        where = ".".join(str(p) for p in exc.instance_path) or "payload"
+        raise ContractError(f"{message}: {where}: {exc.message}") from None
     if message in ("summary", "event") and payload["id"] != event_id(payload["gw"], payload["seq"]):
         raise ContractError(f"{message}: id must be '<gw>:<seq>'")
     if message == "summary" and payload["end"] < payload["start"]:
@@ -105,8 +108,8 @@ def decode_message(topic: str, raw: bytes) -> tuple[TopicInfo, dict[str, Any]]:
     """Topic + raw payload -> (topic info, validated payload). Raises ContractError."""
     info = parse_topic(topic)
     try:
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
+        payload = orjson.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:  # orjson.JSONDecodeError is a ValueError
         raise ContractError(f"payload is not JSON: {exc}") from None
     validate(info.message, payload)
     if payload["gw"] != info.gw:
@@ -117,4 +120,5 @@ def decode_message(topic: str, raw: bytes) -> tuple[TopicInfo, dict[str, Any]]:
 
 
 def encode(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact UTF-8 JSON (what both sides put on the wire)."""
+    return orjson.dumps(payload)
