@@ -34,6 +34,16 @@ def test_heat_indices_columns_and_values(tmp_path: Path, capsys) -> None:
            - 0.0572 * 2.0 - 4.064)
     assert float(first["wbgt_moe"]) == pytest.approx(moe, abs=0.01)
     assert first["level"] == "4" and first["level_ja"] == "危険"
+    # UTCI from the globe: Tmrt by ISO 7726 (wind 2 m/s at 10 m -> 2 m by the kernel's own
+    # profile, read back from the Liljegren input), checked against pythermalcomfort's UTCI.
+    tmrt = float(first["tmrt"])
+    assert 52 < tmrt < 90  # a sunlit globe at 52 °C over 34.5 °C air
+    from pythermalcomfort.models import utci as ref_utci
+
+    want = ref_utci(tdb=34.5, tr=tmrt, v=2.0, rh=55, round_output=False)
+    want = float(getattr(want, "utci", want))
+    assert float(first["utci"]) == pytest.approx(want, abs=0.05)
+    assert rows[1]["utci"] == "" and rows[1]["tmrt"] == ""  # no globe, no UTCI
     # sun up in the afternoon, down at 23:00 JST
     assert float(rows[0]["cos_zenith"]) > 0.5 and float(rows[2]["cos_zenith"]) < 0
     assert rows[1]["wbgt_measured"] == "" and rows[2]["heat_index"] != ""

@@ -23,7 +23,9 @@ HEAT_COLUMNS = """input columns (header row; names are case-sensitive, order is 
   tnw        natural wet-bulb temperature, °C                     (optional)
 output columns:
   timestamp,ta,rh,wind,solar,cos_zenith,wbgt_liljegren,wbgt_moe,wbgt_measured,wbgt_indoor,
-  heat_index,level,level_ja
+  heat_index,tmrt,utci,level,level_ja
+  tmrt (mean radiant temperature, ISO 7726 from tg, ta and the wind at 2 m, 150 mm globe) and
+  utci (UTCI, 10 m wind) when tg is given and the inputs are in UTCI's valid range (else empty);
   wbgt_measured = 0.7·tnw + 0.2·tg + 0.1·ta and wbgt_indoor = 0.7·tnw + 0.3·tg when tg and tnw
   are given (else empty); heat_index is empty below 27 °C; level is the Ministry of the
   Environment band (0 ほぼ安全 … 4 危険) of the best WBGT available (measured, else Liljegren),

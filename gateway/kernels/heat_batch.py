@@ -20,6 +20,22 @@ from gateway.kernels.heat import (
 )
 from gateway.kernels.liljegren import direct_fraction_erbs, wbgt_liljegren, wind_10m_to_2m
 from gateway.kernels.sun import cos_zenith
+from gateway.kernels.utci import utci
+
+GLOBE_DIAMETER_M = 0.15  # the standard 150 mm black globe
+GLOBE_EMISSIVITY = 0.95
+# UTCI wants 10 m wind; 2 m readings are scaled by the log wind profile over z0 = 0.1 m (suburbs).
+WIND_2M_TO_10M = float(np.log(10 / 0.1) / np.log(2 / 0.1))
+
+
+def mean_radiant_temperature(tg: np.ndarray, ta: np.ndarray, va: np.ndarray) -> np.ndarray:
+    """ISO 7726 forced convection: Tmrt from globe and air temperature and wind at the globe.
+
+    Tmrt = ((Tg + 273.15)^4 + 1.1e8 · va^0.6 / (ε · D^0.4) · (Tg − Ta))^(1/4) − 273.15
+    """
+    k = 1.1e8 * np.power(np.maximum(va, 0.0), 0.6) / (GLOBE_EMISSIVITY * GLOBE_DIAMETER_M ** 0.4)
+    inner = np.power(tg + 273.15, 4) + k * (tg - ta)
+    return np.power(np.maximum(inner, 0.0), 0.25) - 273.15
 
 REQUIRED = ("timestamp", "ta", "rh", "wind")
 OPTIONAL = ("solar", "pressure", "tg", "tnw")
@@ -92,6 +108,11 @@ def compute_indices(rows: WeatherRows, lat: float, lon: float, wind_height: floa
     measured = wbgt_outdoor(c["tnw"], c["tg"], c["ta"])
     indoor = wbgt_indoor(c["tnw"], c["tg"])
     best = np.where(np.isfinite(measured), measured, lil)
+    # UTCI needs the mean radiant temperature: from the globe (ISO 7726) with wind at the
+    # globe's height (~2 m); rows without a globe temperature get none.
+    va10 = c["wind"] if wind_height == 10.0 else c["wind"] * WIND_2M_TO_10M
+    tmrt = mean_radiant_temperature(c["tg"], c["ta"], wind2)
+    ut = utci(c["ta"], tmrt, va10, c["rh"])
     levels = np.empty(best.shape[0], dtype=np.int64)
     prev = np.array([-1], dtype=np.int64)
     for i in range(best.shape[0]):  # rows are one place's time series: the level carries over
@@ -101,7 +122,7 @@ def compute_indices(rows: WeatherRows, lat: float, lon: float, wind_height: floa
             "solar": c["solar"], "cos_zenith": cosz, "wbgt_liljegren": lil, "wbgt_moe": moe,
             "wbgt_measured": measured, "wbgt_indoor": indoor, "heat_index": heat_index(c["ta"],
                                                                                        c["rh"]),
-            "level": levels, "level_ja": [LEVEL_NAMES_JA[k] for k in levels]}
+            "tmrt": tmrt, "utci": ut, "level": levels, "level_ja": [LEVEL_NAMES_JA[k] for k in levels]}
 
 
 def write_indices_csv(out: IO[str], table: dict[str, np.ndarray | list[str]]) -> None:
