@@ -23,8 +23,9 @@ HOURS_PER_WEEK = 168
 M_LAST, M_ACTIVE_AT, M_HIGH_SINCE, M_MAX_FLAT, M_MAX_HIGH, M_LEARN_UNTIL, M_HOUR, M_HOUR_WH, \
     M_T = range(9)
 METER_STATE_SIZE = 9
-# priorities of events leaving the gateway: lower is more urgent
-PRIO_SOS, PRIO_FALL, PRIO_WATCH, PRIO_INFO = 0, 0, 1, 2
+# priorities of events leaving the gateway, on the wire's scale (docs/protocol.md):
+# 3 immediate, 2 urgent, 1 notice, 0 information
+PRIO_SOS, PRIO_FALL, PRIO_WATCH, PRIO_INFO = 3, 3, 2, 0
 KIND_SOS, KIND_FALL = 1, 2
 
 
