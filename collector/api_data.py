@@ -121,6 +121,43 @@ def summaries() -> Any:
     return _page("summaries", '"end"', where, args, row)
 
 
+@bp.get("/summaries/hourly")
+@require()
+def summaries_hourly() -> Any:
+    """Down-sampled history (collector retention): one row per device and hour."""
+    where: list[str] = []
+    args: list[Any] = []
+    kind = request.args.get("kind")
+    watch = g.principal.role in WATCH_ROLES
+    if kind:
+        if kind in PERSONAL_KINDS and not watch:
+            return jsonify({"error": "forbidden",
+                            "message": f"{kind} summaries are watch data: responders only"}), 403
+        where.append("kind = ?")
+        args.append(kind)
+    elif not watch:
+        where.append("kind NOT IN ('presence', 'meter')")
+    since, until = _num("since"), _num("until")
+    if since is not None:
+        where.append("hour >= ?")
+        args.append(since)
+    if until is not None:
+        where.append("hour < ?")
+        args.append(until)
+    for name in ("device", "gw"):
+        if v := request.args.get(name):
+            where.append(f"{name} = ?")
+            args.append(v)
+    limit = _limit()
+    rows = get_db().execute(
+        'SELECT device, hour, kind, gw, windows, n, "values" FROM summaries_hourly'
+        + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY hour, device LIMIT ?",
+        (*args, limit)).fetchall()
+    return jsonify({"items": [{"device": r["device"], "hour": r["hour"], "kind": r["kind"],
+                               "gw": r["gw"], "windows": r["windows"], "n": r["n"],
+                               "values": json.loads(r["values"])} for r in rows]})
+
+
 @bp.get("/events")
 @require(*WATCH_ROLES)
 def events() -> Any:

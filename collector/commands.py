@@ -39,6 +39,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="SQLite database file, or a postgresql:// URL")
     ls.set_defaults(func=_cmd_user_list)
 
+    r = sub.add_parser("retention", help="fold old summary windows into hourly rows",
+                       description="Down-sample summaries older than --keep-days into hourly "
+                                   "rows (summaries_hourly) and delete them; optionally delete "
+                                   "old events. Safe to run as often as you like (cron).")
+    r.add_argument("--db", default="data/collector.sqlite",
+                   help="SQLite database file, or a postgresql:// URL")
+    r.add_argument("--keep-days", type=float, required=True,
+                   help="keep raw windows this many days")
+    r.add_argument("--events-keep-days", type=float, default=None,
+                   help="also delete events older than this (default: keep them)")
+    r.set_defaults(func=_cmd_retention)
+
     t = sub.add_parser("token", help="manage API tokens", description="API tokens.")
     tsub = t.add_subparsers(dest="token_command", metavar="TOKEN_COMMAND")
     tsub.required = True
@@ -121,4 +133,24 @@ def _cmd_token_add(args: argparse.Namespace) -> int:
     finally:
         db.close()
     print(token)
+    return 0
+
+
+def _cmd_retention(args: argparse.Namespace) -> int:
+    import time
+
+    from .retention import downsample, expire_events
+
+    if args.keep_days <= 0:
+        print("error: --keep-days must be positive", file=sys.stderr)
+        return 2
+    db = _db(args.db)
+    try:
+        res = downsample(db, time.time() - args.keep_days * 86400)
+        print(f"folded {res.summaries_removed} windows into {res.hours_written} hourly rows")
+        if args.events_keep_days is not None:
+            n = expire_events(db, time.time() - args.events_keep_days * 86400)
+            print(f"deleted {n} events")
+    finally:
+        db.close()
     return 0

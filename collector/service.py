@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--host", default="127.0.0.1", help="web server address (default 127.0.0.1)")
     r.add_argument("--port", type=int, default=8080, help="web server port (default 8080)")
     r.add_argument("--basemap", default=None, help="GeoJSON file of streets for the maps")
+    r.add_argument("--retention-days", type=float, default=None,
+                   help="every hour, fold summary windows older than this into hourly rows")
     r.add_argument("--no-web", action="store_true", help="ingest only")
     r.add_argument("--no-ingest", action="store_true", help="web only")
     from machimori import logs
@@ -107,6 +109,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         server = create_server(app, host=args.host, port=args.port, threads=4)
         threading.Thread(target=server.run, name="web", daemon=True).start()
         log.info("web server on http://%s:%s/", args.host, server.effective_port)
+    if args.retention_days:
+        threading.Thread(target=_retention_loop, args=(args.db, args.retention_days, stop),
+                         name="retention", daemon=True).start()
     stop.wait()
     log.info("stopping")
     if worker is not None:
@@ -116,3 +121,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if server is not None:
         server.close()
     return 0
+
+
+def _retention_loop(db_url: str, keep_days: float, stop: threading.Event) -> None:
+    import time
+
+    from .retention import downsample
+    from .store import connect
+
+    while not stop.is_set():
+        db = connect(db_url)
+        try:
+            res = downsample(db, time.time() - keep_days * 86400)
+            if res.summaries_removed:
+                log.info("retention: %d windows folded into %d hourly rows",
+                         res.summaries_removed, res.hours_written)
+        except Exception:  # noqa: BLE001 - the job must not take ingest down; it retries
+            log.exception("retention failed; retrying in an hour")
+        finally:
+            db.close()
+        stop.wait(3600)

@@ -27,6 +27,8 @@ PUBLIC = {"/", "/heat", "/login", "/api/v1/health", "/api/v1/sensors", "/api/v1/
 MATRIX = {
     "/api/v1/summaries": set(ROLES),
     "/api/v1/summaries?kind=meter": {"admin", "responder"},
+    "/api/v1/summaries/hourly": set(ROLES),
+    "/api/v1/summaries/hourly?kind=presence": {"admin", "responder"},
     "/api/v1/events": {"admin", "responder"},
     "/api/v1/gateways": {"admin", "planner"},
     "/api/v1/devices": {"admin", "planner"},
@@ -209,6 +211,7 @@ def test_user_add_cli_and_bad_role(tmp_path: Path) -> None:
     ("/api/v1/summaries", "/api/v1/summaries"), ("/api/v1/summaries?kind=meter&limit=1",
                                                  "/api/v1/summaries"),
     ("/api/v1/events?limit=1", "/api/v1/events"), ("/api/v1/gateways", "/api/v1/gateways"),
+    ("/api/v1/summaries/hourly", "/api/v1/summaries/hourly"),
     ("/api/v1/devices", "/api/v1/devices"), ("/api/v1/dead-letters", "/api/v1/dead-letters"),
 ])
 def test_data_api_matches_the_openapi_document(app, url: str, path: str) -> None:

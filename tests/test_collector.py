@@ -146,3 +146,37 @@ def test_sink_queue_is_filled_in_the_ingest_transaction(db_url: str) -> None:
     st.sink_done([batch[0][0]])
     assert st.sink_depth("influx") == 1 and st.sink_batch("other", 10) == []
     st.close()
+
+
+def test_retention_folds_old_windows_into_hours(db_url: str) -> None:
+    from collector.retention import downsample, expire_events
+
+    st = Store(db_url)
+    hour = 1_785_715_200.0  # 09:00 JST, an hour boundary
+    # Six windows of 09:00–10:00 (air 30..35, n 6 each), two of 10:00–11:00, then one recent.
+    st.ingest([summary(i + 1, end=hour + 600 * (i + 1), air=30.0 + i) for i in range(6)])
+    st.ingest([summary(7, end=hour + 3600 + 600, air=40.0),
+               summary(8, end=hour + 3600 + 1200, air=20.0),
+               summary(9, end=hour + 7200 + 600, air=33.0)])
+    res = downsample(st.db, cutoff=hour + 7200)
+    assert (res.summaries_removed, res.hours_written) == (8, 2)
+    left = [r[0] for r in st.db.execute("SELECT id FROM summaries").fetchall()]
+    assert left == ["gw-01:9"]
+    rows = {r["hour"]: r for r in st.db.execute(
+        'SELECT hour, windows, n, "values" FROM summaries_hourly ORDER BY hour').fetchall()}
+    first = json.loads(rows[hour]["values"])["air_c"]
+    assert rows[hour]["windows"] == 6 and rows[hour]["n"] == 36
+    assert first == {"mean": 32.5, "min": 30.0, "max": 35.0, "last": 35.0}
+    assert json.loads(rows[hour + 3600]["values"])["air_c"] == {
+        "mean": 30.0, "min": 20.0, "max": 40.0, "last": 20.0}
+    # Running again changes nothing; a late window for a folded hour merges into it.
+    assert downsample(st.db, cutoff=hour + 7200).summaries_removed == 0
+    st.ingest([summary(10, end=hour + 3600 + 1800, air=50.0)])
+    downsample(st.db, cutoff=hour + 7200)
+    merged = st.db.execute('SELECT windows, "values" FROM summaries_hourly WHERE hour = ?',
+                           (hour + 3600,)).fetchone()
+    air = json.loads(merged["values"])["air_c"]
+    assert merged["windows"] == 3 and air["max"] == 50.0 and air["last"] == 50.0
+    assert air["mean"] == pytest.approx((40 + 20 + 50) / 3, abs=1e-3)
+    assert expire_events(st.db, cutoff=hour) == 0
+    st.close()
