@@ -136,7 +136,7 @@ def _retention_loop(db_url: str, keep_days: float, stop: threading.Event) -> Non
             if res.summaries_removed:
                 log.info("retention: %d windows folded into %d hourly rows",
                          res.summaries_removed, res.hours_written)
-        except Exception:  # noqa: BLE001 - the job must not take ingest down; it retries
+        except Exception:
             log.exception("retention failed; retrying in an hour")
         finally:
             db.close()
