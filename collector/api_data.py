@@ -97,12 +97,9 @@ def _page(table: str, time_col: str, where: list[str], args: list[Any],
     return jsonify({"items": [row_fn(r) for r in rows], "next": nxt})
 
 
-@bp.get("/summaries")
-@require()
-def summaries() -> Any:
+def _kind_filter(where: list[str], args: list[Any]) -> Any:
+    """Restrict summaries to what the role may see; a 403 response if it asked for more."""
     kind = request.args.get("kind")
-    where: list[str] = []
-    args: list[Any] = []
     watch = g.principal.role in WATCH_ROLES
     if kind:
         if kind in PERSONAL_KINDS and not watch:
@@ -112,6 +109,16 @@ def summaries() -> Any:
         args.append(kind)
     elif not watch:
         where.append("kind NOT IN ('presence', 'meter')")
+    return None
+
+
+@bp.get("/summaries")
+@require()
+def summaries() -> Any:
+    where: list[str] = []
+    args: list[Any] = []
+    if (denied := _kind_filter(where, args)) is not None:
+        return denied
 
     def row(r: Any) -> dict[str, Any]:
         return {"id": r["id"], "gw": r["gw"], "seq": r["seq"], "kind": r["kind"],
@@ -127,16 +134,8 @@ def summaries_hourly() -> Any:
     """Down-sampled history (collector retention): one row per device and hour."""
     where: list[str] = []
     args: list[Any] = []
-    kind = request.args.get("kind")
-    watch = g.principal.role in WATCH_ROLES
-    if kind:
-        if kind in PERSONAL_KINDS and not watch:
-            return jsonify({"error": "forbidden",
-                            "message": f"{kind} summaries are watch data: responders only"}), 403
-        where.append("kind = ?")
-        args.append(kind)
-    elif not watch:
-        where.append("kind NOT IN ('presence', 'meter')")
+    if (denied := _kind_filter(where, args)) is not None:
+        return denied
     since, until = _num("since"), _num("until")
     if since is not None:
         where.append("hour >= ?")

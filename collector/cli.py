@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 
 # Modules adding `collector` sub-commands: each defines register(subparsers).
 COLLECTOR_COMMAND_MODULES = [
@@ -14,9 +13,12 @@ COLLECTOR_COMMAND_MODULES = [
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    col = sub.add_parser("collector", help="collector: ingest, store, web and API",
-                         description="Collector commands.")
-    col_sub = col.add_subparsers(dest="collector_command", metavar="COLLECTOR_COMMAND")
-    col_sub.required = True
-    for name in COLLECTOR_COMMAND_MODULES:
-        importlib.import_module(name).register(col_sub)
+    from machimori.cli import register_group
+
+    register_group(
+        sub,
+        "collector",
+        "collector: ingest, store, web and API",
+        "Collector commands.",
+        COLLECTOR_COMMAND_MODULES,
+    )

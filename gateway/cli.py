@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 
 # Modules adding `gw` sub-commands: each defines register(gw_subparsers). One line per module.
 GW_COMMAND_MODULES = [
@@ -14,9 +13,12 @@ GW_COMMAND_MODULES = [
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    gw = sub.add_parser("gw", help="gateway: run the daemon, installer tools",
-                        description="Gateway daemon and installer commands.")
-    gw_sub = gw.add_subparsers(dest="gw_command", metavar="GW_COMMAND")
-    gw_sub.required = True
-    for name in GW_COMMAND_MODULES:
-        importlib.import_module(name).register(gw_sub)
+    from machimori.cli import register_group
+
+    register_group(
+        sub,
+        "gw",
+        "gateway: run the daemon, installer tools",
+        "Gateway daemon and installer commands.",
+        GW_COMMAND_MODULES,
+    )

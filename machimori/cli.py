@@ -21,6 +21,16 @@ COMMAND_MODULES = [
 ]
 
 
+def register_group(sub: argparse._SubParsersAction, name: str, help_: str, description: str,
+                   modules: list[str]) -> None:
+    """A sub-command with sub-commands of its own, each module adding some (register(sub))."""
+    group = sub.add_parser(name, help=help_, description=description)
+    inner = group.add_subparsers(dest=f"{name}_command", metavar=f"{name.upper()}_COMMAND")
+    inner.required = True
+    for module in modules:
+        importlib.import_module(module).register(inner)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="machimori",

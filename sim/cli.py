@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 
 # Modules adding `sim` sub-commands: each defines register(subparsers).
 SIM_COMMAND_MODULES = [
@@ -14,9 +13,12 @@ SIM_COMMAND_MODULES = [
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    s = sub.add_parser("sim", help="simulated town: describe it, run its devices",
-                       description="Simulated town commands.")
-    s_sub = s.add_subparsers(dest="sim_command", metavar="SIM_COMMAND")
-    s_sub.required = True
-    for name in SIM_COMMAND_MODULES:
-        importlib.import_module(name).register(s_sub)
+    from machimori.cli import register_group
+
+    register_group(
+        sub,
+        "sim",
+        "simulated town: describe it, run its devices",
+        "Simulated town commands.",
+        SIM_COMMAND_MODULES,
+    )
