@@ -85,13 +85,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     data.mkdir(parents=True, exist_ok=True)
     logs = data / "logs"
     procs = []
-    stopping = False
-
     def on_term(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
+        raise KeyboardInterrupt  # leave whatever we are waiting on; `finally` stops everyone
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)  # Ctrl-C, even where a shell started us ignoring it
     try:
         if args.mqtt:
             mqtt_url = args.mqtt
@@ -136,7 +134,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
               f"      stopping after {args.seconds:g} s.", flush=True)
         t0 = time.monotonic()
         last_report, last_count = t0, 0
-        while not stopping:
+        while True:
             if args.seconds is not None and time.monotonic() - t0 >= args.seconds:
                 break
             for name, p in procs:
@@ -157,6 +155,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"demo failed to start: {exc}; logs are in {logs}")
         return 1
     finally:
+        # Cleanup must finish: further signals are ignored until every child is stopped.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # Gateways first (they say goodbye), then the collector (it commits), then the broker.
         for name, p in reversed(procs):
             stop(p)
