@@ -64,6 +64,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
     outbox = Outbox(cfg.data_dir / "outbox.sqlite")
     pipeline = Pipeline(cfg, people_secret=people_secret(cfg.data_dir))
     bridges = MeterBridges(cfg)
+    counters_path = cfg.data_dir / "bthome_counters.json"
+    _restore_counters(pipeline, counters_path)
     routeb = RouteBReader(cfg).start() if cfg.routeb.port else None
     publisher = Publisher(cfg, outbox, status_extra=lambda: {"devices": len(cfg.devices)})
     source, clock = _open_source(cfg)
@@ -102,6 +104,7 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
             mono = time.monotonic()
             if mono >= next_status:
                 publisher.publish_status()
+                _save_counters(pipeline, counters_path)
                 next_status = mono + STATUS_EVERY_S
             if mono >= next_stats:
                 _write_stats(stats_path, {
@@ -118,6 +121,7 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                 next_stats = mono + STATS_EVERY_S
             stop.wait(TICK_S)
     finally:
+        _save_counters(pipeline, counters_path)
         if routeb is not None:
             routeb.stop()
         bridges.close()
@@ -129,6 +133,26 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                                   "counters": _counters(pipeline, source, bridges, routeb)})
         outbox.close()
     return 0
+
+
+def _restore_counters(pipeline: Any, path: Path) -> None:
+    tracker = pipeline.decoder.tracker
+    if tracker is None or not path.exists():
+        return
+    try:
+        tracker.restore({a: int(c) for a, c in json.loads(path.read_text()).items()})
+    except (ValueError, TypeError, AttributeError) as exc:
+        log.error("ignoring unreadable %s (%s): replay protection restarts empty", path, exc)
+
+
+def _save_counters(pipeline: Any, path: Path) -> None:
+    """Encryption counters survive restarts (saved every status period and at stop), so a
+    captured advert replayed after a reboot is still refused."""
+    tracker = pipeline.decoder.tracker
+    if tracker is not None and (counters := tracker.counters()):
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(counters))
+        os.replace(tmp, path)
 
 
 def _counters(pipeline: Any, *sources: Any) -> dict[str, int]:

@@ -161,3 +161,27 @@ def test_outbox_numbers_survive_reopen_and_ack(tmp_path: Path) -> None:
     assert ob.last_seq() == 3 and ob.depth() == 1  # the failed batch left no trace
     assert ob.append_many([lambda s: ("t", b"y")], 0.0) == [4]
     ob.close()
+
+
+def test_daemon_keeps_encryption_counters_across_restarts(tmp_path: Path) -> None:
+    from gateway.daemon import _restore_counters, _save_counters
+
+    key = bytes(range(16))
+    cfg = GatewayConfig(id="gw-01", data_dir=tmp_path, devices=(
+        Device(id="heat-001", kind="heat", address=ADDR, key=key),))
+    adverts = [Advert(ADDR, T0 + c, -60, {bthome.SERVICE_UUID: bthome.encrypt_service_data(
+        [(0x02, 30.0 + c), (0x03, 50.0)], key, ADDR, c)}) for c in (5, 6)]
+    first = Pipeline(cfg)
+    first.on_advert(adverts[1])
+    assert first.counters["readings"] == 1
+    _save_counters(first, tmp_path / "c.json")
+    second = Pipeline(cfg)  # the gateway restarted
+    _restore_counters(second, tmp_path / "c.json")
+    second.on_advert(adverts[0])  # a captured older advert, replayed
+    assert second.counters["readings"] == 0
+    assert second.all_counters()["rejected_bthome_replay"] == 1
+    (tmp_path / "bad.json").write_text("{not json")
+    third = Pipeline(cfg)
+    _restore_counters(third, tmp_path / "bad.json")  # logged, not fatal
+    third.on_advert(adverts[0])
+    assert third.counters["readings"] == 1

@@ -53,5 +53,18 @@ class BTHomeTracker:
             h.packet_ts = ts
         return None
 
+    def counters(self) -> dict[str, int]:
+        """The last accepted encryption counter per address: what must survive a restart."""
+        return {a: h.counter for a, h in self._h.items() if h.counter is not None}
+
+    def restore(self, counters: dict[str, int]) -> None:
+        """After a restart: a captured advert with an old counter is still a replay."""
+        for address, counter in counters.items():
+            h = self._h.get(address)
+            if h is None:
+                h = self._h[address] = _History()
+            if h.counter is None or counter > h.counter:
+                h.counter = int(counter)
+
     def forget(self, address: str) -> None:
         self._h.pop(address, None)
