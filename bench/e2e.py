@@ -19,13 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from machimori.procs import free_port, port_open, spawn, stop, wait_for  # noqa: E402
-from sim.commands import write_town  # noqa: E402
-from sim.town import sim_epoch  # noqa: E402
-from tests.harness import Collector, Gateway, Mosquitto  # noqa: E402
+from machimori.procs import free_port, port_open, spawn, stop, wait_for
+from sim.commands import write_town
+from sim.town import sim_epoch
+from tests.harness import Collector, Gateway, Mosquitto
 
 
-def broker(kind: str, tmp: Path):  # noqa: ANN201
+def broker(kind: str, tmp: Path):
     if kind == "mosquitto":
         m = Mosquitto(tmp / "mosq").start()
         return m.url, m.stop

@@ -194,7 +194,8 @@ def gateways() -> Any:
 @bp.get("/devices")
 @require("admin", "planner")
 def devices() -> Any:
-    where, args = [], []
+    where: list[str] = []
+    args: list[Any] = []
     if kind := request.args.get("kind"):
         where.append("kind = ?")
         args.append(kind)

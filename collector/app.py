@@ -54,7 +54,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/")
     def index() -> Any:
-        return redirect(url_for("heat.page", **request.args))
+        args: dict[str, Any] = request.args.to_dict()
+        return redirect(url_for("heat.page", **args))
 
     @app.teardown_appcontext
     def close_db(exc: BaseException | None) -> None:

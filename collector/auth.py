@@ -129,7 +129,7 @@ def login() -> Any:
         now = time.time()
         wait = login_blocked(db, username, ip, now)
         if wait > 0:
-            error, status = t["login_wait"].format(minutes=int(wait // 60) + 1), 429
+            error, status = str(t["login_wait"]).format(minutes=int(wait // 60) + 1), 429
         elif not username or not password:
             error, status = t["login_missing"], 400
         else:

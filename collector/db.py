@@ -43,6 +43,8 @@ def _pg_row_factory(cursor: Any) -> Any:
 
 
 class Database:
+    _con: Any  # sqlite3.Connection or psycopg.Connection: the same few methods are used
+
     def __init__(self, url: str | Path, readonly: bool = False):
         self.url = str(url)
         if is_postgres(self.url):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import request
 
 from gateway.kernels.heat import LEVEL_NAMES_EN, LEVEL_NAMES_JA
 
-TEXTS = {
+TEXTS: dict[str, dict[str, Any]] = {
     "ja": {
         "title": "暑さ指数マップ",
         "subtitle": "まちの気温・表面温度・暑さ指数（WBGT）をリアルタイムで表示します",

@@ -171,7 +171,7 @@ class InfluxSink:
                         lines.append(line)
                     if lines:
                         api.write(bucket=c.bucket, org=c.org, record=lines,
-                                  write_precision=WritePrecision.MS)
+                                  write_precision=WritePrecision.MS)  # type: ignore[arg-type]
                 self.stats.depth = store.sink_depth(SINK)
                 try:
                     self._results.put(self._results.get(timeout=self.poll_s))  # wake early

@@ -89,8 +89,10 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                     pipeline.on_advert(adv)
                 for dev, raw, ts in lines + bridges.poll(now):
                     pipeline.on_pulse_line(dev, raw, ts)
-                for r in routeb.poll() if routeb else ():
-                    pipeline.on_meter_reading(routeb.device_id, r.ts, r.power_w, r.energy_kwh)
+                if routeb is not None:
+                    for r in routeb.poll():
+                        pipeline.on_meter_reading(routeb.device_id, r.ts, r.power_w,
+                                                  r.energy_kwh)
                 pending = pipeline.tick(limit)
                 if sim_end is not None and now >= sim_end:
                     pending += pipeline.flush(sim_end)

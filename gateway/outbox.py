@@ -65,12 +65,12 @@ class Outbox:
                 (after_seq, limit)).fetchall()
 
     def ack(self, seqs: Iterable[int]) -> None:
-        seqs = [(s,) for s in seqs]
-        if seqs:
+        rows = [(s,) for s in seqs]
+        if rows:
             with self._lock:
                 # One transaction (one fsync) per batch of acknowledgements, not per message.
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany("DELETE FROM messages WHERE seq = ?", seqs)
+                self._db.executemany("DELETE FROM messages WHERE seq = ?", rows)
                 self._db.execute("COMMIT")
 
     def depth(self) -> int:

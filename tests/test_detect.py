@@ -144,12 +144,12 @@ def test_tag_not_seen_and_people_counting() -> None:
     t1 = t + 3 * 3600 + 60
     for k, m in enumerate(macs):
         p.on_advert(Advert(m, t1 + k * 0.1, -80, manufacturer_data={0x004C: b"\x10\x05"}))
-    first = [m.body for m in p.tick(t1 + 60) if m.kind == "people"][0]
+    first = next(m.body for m in p.tick(t1 + 60) if m.kind == "people")
     assert first["values"]["unique_devices"]["last"] == pytest.approx(300, rel=0.1)
     assert first["device"] == "gw-01"
     for k, m in enumerate(macs[:100]):
         p.on_advert(Advert(m, t1 + 60 + k * 0.1, -80))
-    second = [m.body for m in p.tick(t1 + 120) if m.kind == "people"][0]
+    second = next(m.body for m in p.tick(t1 + 120) if m.kind == "people")
     assert second["values"]["unique_devices"]["last"] == pytest.approx(100, rel=0.1)
     out = p.tick(t1 + 60 * 10)  # everyone has left: dwell times close
     validate_all(out)

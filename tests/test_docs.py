@@ -19,7 +19,7 @@ def all_docs() -> str:
                      for p in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))])
 
 
-def walk(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):  # noqa: ANN201
+def walk(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
