@@ -61,6 +61,14 @@ def _float_arg(name: str, default: float | None) -> float | None:
         abort(400, description=f"{name} must be a number (unix seconds)")
 
 
+def _complete(points: list[dict[str, Any]], count: str) -> list[dict[str, Any]]:
+    """Drop the newest window while it is still arriving (fewer reporters than the window
+    before it), so an area's mean does not dip or jump at the right-hand edge of a plot."""
+    if len(points) >= 2 and points[-1][count] < points[-2][count]:
+        return points[:-1]
+    return points
+
+
 @bp.get("/heat/trend")
 def heat_trend() -> Any:
     """Area mean and max WBGT per summary window, for the heat page's plot."""
@@ -79,8 +87,36 @@ def heat_trend() -> Any:
         f'SELECT "end" AS t, avg({mean}) AS mean, max({mx}) AS mx, count(*) AS n FROM summaries '
         "WHERE kind='heat' AND \"end\" > ? AND \"end\" <= ? GROUP BY \"end\" ORDER BY \"end\"",
         (since, until)).fetchall()
-    return jsonify({"points": [{"t": r["t"], "mean": round(r["mean"], 2), "max": r["mx"],
-                                "n": r["n"]} for r in rows if r["mean"] is not None]})
+    points = [{"t": r["t"], "mean": round(r["mean"], 2), "max": r["mx"], "n": r["n"]}
+              for r in rows if r["mean"] is not None]
+    return jsonify({"points": _complete(points, "n")})
+
+
+@bp.get("/people/trend")
+def people_trend() -> Any:
+    """Devices counted near the gateways per window (sum over gateways), with the area's mean
+    WBGT of the same window: how people flow answers the heat. Counts only, never addresses."""
+    until = _float_arg("until", None)
+    since = _float_arg("since", None)
+    db = get_db()
+    if until is None:
+        until = db.execute("SELECT max(\"end\") FROM summaries WHERE kind='people'").fetchone()[0]
+        if until is None:
+            return jsonify({"points": []})
+    if since is None:
+        since = until - 6 * 3600
+    people = db.json_number('"values"', "unique_devices", "last")
+    wbgt = db.json_number('"values"', "wbgt_c", "mean")
+    rows = db.execute(
+        f'SELECT "end" AS t, sum(CASE WHEN kind = \'people\' THEN {people} END) AS people, '
+        f"avg(CASE WHEN kind = 'heat' THEN {wbgt} END) AS wbgt, "
+        "sum(CASE WHEN kind = 'people' THEN 1 ELSE 0 END) AS gateways FROM summaries "
+        "WHERE kind IN ('people', 'heat') AND \"end\" > ? AND \"end\" <= ? "
+        'GROUP BY "end" ORDER BY "end"', (since, until)).fetchall()
+    points = [{"t": r["t"], "people": round(r["people"], 1), "gateways": r["gateways"],
+               "wbgt": None if r["wbgt"] is None else round(r["wbgt"], 2)}
+              for r in rows if r["people"] is not None]
+    return jsonify({"points": _complete(points, "gateways")})
 
 
 @bp.get("/basemap")

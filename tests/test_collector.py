@@ -122,6 +122,8 @@ def _openapi_validator(client, path: str, status: int):
     ("/api/v1/heat/trend", "/api/v1/heat/trend", 200),
     ("/api/v1/heat/trend?until=x", "/api/v1/heat/trend", 400),
     ("/api/v1/basemap", "/api/v1/basemap", 200),
+    ("/api/v1/people/trend", "/api/v1/people/trend", 200),
+    ("/api/v1/people/trend?since=x", "/api/v1/people/trend", 400),
 ])
 def test_responses_match_the_openapi_document(client, url: str, path: str,
                                               status: int) -> None:
@@ -180,3 +182,22 @@ def test_retention_folds_old_windows_into_hours(db_url: str) -> None:
     assert air["mean"] == pytest.approx((40 + 20 + 50) / 3, abs=1e-3)
     assert expire_events(st.db, cutoff=hour) == 0
     st.close()
+
+
+def test_people_trend_pairs_counts_with_wbgt(db_url: str) -> None:
+    st = Store(db_url)
+    stat = lambda v: {"mean": v, "min": v, "max": v, "last": v}  # noqa: E731
+    people = []
+    for seq, (gw, end, n) in enumerate([("gw-01", T + 60, 40.0), ("gw-02", T + 60, 25.0),
+                                        ("gw-01", T + 120, 12.0)], start=10):
+        body = {"schema": "machimori/summary/1", "id": f"{gw}:{seq}", "gw": gw, "seq": seq,
+                "kind": "people", "device": gw, "start": end - 60, "end": end, "n": int(n),
+                "values": {"unique_devices": stat(n)}}
+        people.append((f"machimori/v1/gw/{gw}/summary/people", json.dumps(body).encode()))
+    st.ingest(people + [summary(1, end=T + 60, wbgt=27.0), summary(2, end=T + 120, wbgt=31.5)])
+    st.close()
+    app = create_app({"DATABASE": db_url, "TESTING": True})
+    pts = app.test_client().get("/api/v1/people/trend").get_json()["points"]
+    # The window ending T+120 has one gateway of two so far: still arriving, not plotted yet.
+    assert [(p["t"], p["people"], p["gateways"], p["wbgt"]) for p in pts] == [
+        (T + 60, 65.0, 2, 27.0)]

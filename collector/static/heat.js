@@ -133,6 +133,31 @@
     el("polyline", { points: points.map(p => X(p.t) + "," + Y(p.mean)).join(" "), class: "line-mean" }, trend);
     el("text", { x: R - 120, y: 24, class: "tick" }, trend).textContent = "— " + T.mean + "   - - " + T.max;
   }
+  function drawPeople(points) {
+    const svg = document.getElementById("people");
+    svg.textContent = "";
+    if (!points.length) return;
+    const L = 50, R = 750, TOP = 10, B = 190;
+    const t0 = Math.min(...points.map(p => p.t)), t1 = Math.max(...points.map(p => p.t), t0 + 1);
+    const pmax = Math.max(5, ...points.map(p => p.people)) * 1.1;
+    const ws = points.filter(p => p.wbgt != null).map(p => p.wbgt);
+    const w0 = Math.floor(Math.min(...ws, 25) - 1), w1 = Math.ceil(Math.max(...ws, 31) + 1);
+    const X = t => L + (t - t0) / (t1 - t0) * (R - L);
+    const bw = Math.max(1, (R - L) / points.length - 1);
+    points.forEach(p => el("rect", { x: X(p.t) - bw / 2, y: B - p.people / pmax * (B - TOP),
+      width: bw, height: p.people / pmax * (B - TOP), class: "bar-people" }, svg));
+    const YW = v => B - (v - w0) / (w1 - w0) * (B - TOP);
+    el("polyline", { points: points.filter(p => p.wbgt != null).map(p => X(p.t) + "," + YW(p.wbgt)).join(" "),
+      class: "line-max" }, svg);
+    for (let k = 0; k <= 4; k++) {
+      const v = pmax * k / 4;
+      el("text", { x: L - 6, y: B - k / 4 * (B - TOP) + 4, class: "tick", "text-anchor": "end" }, svg).textContent = Math.round(v);
+      const w = w0 + (w1 - w0) * k / 4;
+      el("text", { x: R + 6, y: YW(w) + 4, class: "tick" }, svg).textContent = w.toFixed(0) + "°";
+    }
+    el("line", { x1: L, x2: R, y1: B, y2: B, class: "axis" }, svg);
+    el("text", { x: L, y: 24, class: "tick" }, svg).textContent = "▮ " + T.people + "   - - " + T.wbgt + " (°C)";
+  }
   async function refresh() {
     try {
       if (basemap === null) basemap = await (await fetch("/api/v1/basemap")).json();
@@ -146,6 +171,7 @@
       if (selected) { const s = last.find(x => x.id === selected); if (s) showDetail(s); }
       const tr = await (await fetch("/api/v1/heat/trend")).json();
       drawTrend(tr.points);
+      drawPeople((await (await fetch("/api/v1/people/trend")).json()).points);
       document.getElementById("live-dot").classList.remove("off");
       document.getElementById("live-text").textContent = T.live;
     } catch (e) {
