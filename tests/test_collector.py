@@ -186,7 +186,7 @@ def test_retention_folds_old_windows_into_hours(db_url: str) -> None:
 
 def test_people_trend_pairs_counts_with_wbgt(db_url: str) -> None:
     st = Store(db_url)
-    stat = lambda v: {"mean": v, "min": v, "max": v, "last": v}  # noqa: E731
+    stat = lambda v: {"mean": v, "min": v, "max": v, "last": v}
     people = []
     for seq, (gw, end, n) in enumerate([("gw-01", T + 60, 40.0), ("gw-02", T + 60, 25.0),
                                         ("gw-01", T + 120, 12.0)], start=10):
