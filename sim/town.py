@@ -134,14 +134,19 @@ def build_town(seed: int = 1, gateways: int = 3, nodes: int = 30, residents: int
         k += step
     surfaces = ("asphalt", "asphalt", "concrete", "grass")
     node_list = []
+    placed: list[tuple[float, float]] = []
     for i in range(nodes):
         # Nodes sit along streets (lamp posts), snapped to the grid in one direction.
-        n_m = float(rng.uniform(-half, half))
-        e_m = float(rng.uniform(-half, half))
-        if i % 2:
-            n_m = round(n_m / step) * step
-        else:
-            e_m = round(e_m / step) * step
+        for _ in range(100):  # keep nodes 40 m apart, so each has its own spot on a map
+            n_m = float(rng.uniform(-half, half))
+            e_m = float(rng.uniform(-half, half))
+            if i % 2:
+                n_m = round(n_m / step) * step
+            else:
+                e_m = round(e_m / step) * step
+            if all(math.dist((n_m, e_m), q) >= 40.0 for q in placed):
+                break
+        placed.append((n_m, e_m))
         lat, lon = _offset(center, n_m, e_m)
         addr = "F0:" + ":".join(f"{b:02X}" for b in rng.integers(0, 256, 5))
         node_list.append(HeatNode(
