@@ -55,7 +55,7 @@ def new_state(params: np.ndarray = DEFAULT_PARAMS
     return st, slots, np.zeros(b * b * b), np.zeros((N_FEATURES, N_HIST))
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"reassoc", "contract", "arcp", "nsz"}, error_model="numpy")
 def detect_batch(t: np.ndarray, x: np.ndarray, params: np.ndarray, st: np.ndarray,
                  slots: np.ndarray, ngrams: np.ndarray, tails: np.ndarray,
                  out: np.ndarray) -> None:
