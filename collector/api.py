@@ -61,6 +61,18 @@ def _float_arg(name: str, default: float | None) -> float | None:
         abort(400, description=f"{name} must be a number (unix seconds)")
 
 
+def _span(db: Any, kind: str) -> tuple[float, float] | None:
+    """The plot's time range: ?since=&until=, by default the 6 h up to the newest window of
+    `kind`; None when there is no data yet."""
+    until = _float_arg("until", None)
+    since = _float_arg("since", None)
+    if until is None:
+        until = db.execute('SELECT max("end") FROM summaries WHERE kind = ?', (kind,)).fetchone()[0]
+        if until is None:
+            return None
+    return (until - 6 * 3600 if since is None else since), until
+
+
 def _complete(points: list[dict[str, Any]], count: str) -> list[dict[str, Any]]:
     """Drop the newest window while it is still arriving (fewer reporters than the window
     before it), so an area's mean does not dip or jump at the right-hand edge of a plot."""
@@ -72,15 +84,10 @@ def _complete(points: list[dict[str, Any]], count: str) -> list[dict[str, Any]]:
 @bp.get("/heat/trend")
 def heat_trend() -> Any:
     """Area mean and max WBGT per summary window, for the heat page's plot."""
-    until = _float_arg("until", None)
-    since = _float_arg("since", None)
     db = get_db()
-    if until is None:
-        until = db.execute("SELECT max(\"end\") FROM summaries WHERE kind='heat'").fetchone()[0]
-        if until is None:
-            return jsonify({"points": []})
-    if since is None:
-        since = until - 6 * 3600
+    if (span := _span(db, "heat")) is None:
+        return jsonify({"points": []})
+    since, until = span
     mean = db.json_number('"values"', "wbgt_c", "mean")
     mx = db.json_number('"values"', "wbgt_c", "max")
     rows = db.execute(
@@ -96,15 +103,10 @@ def heat_trend() -> Any:
 def people_trend() -> Any:
     """Devices counted near the gateways per window (sum over gateways), with the area's mean
     WBGT of the same window: how people flow answers the heat. Counts only, never addresses."""
-    until = _float_arg("until", None)
-    since = _float_arg("since", None)
     db = get_db()
-    if until is None:
-        until = db.execute("SELECT max(\"end\") FROM summaries WHERE kind='people'").fetchone()[0]
-        if until is None:
-            return jsonify({"points": []})
-    if since is None:
-        since = until - 6 * 3600
+    if (span := _span(db, "people")) is None:
+        return jsonify({"points": []})
+    since, until = span
     people = db.json_number('"values"', "unique_devices", "last")
     wbgt = db.json_number('"values"', "wbgt_c", "mean")
     rows = db.execute(

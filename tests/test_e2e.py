@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -69,52 +70,49 @@ def test_end_to_end_sim_to_api(tmp_path: Path, mosquitto: Mosquitto, db_url: str
         col.stop()
 
 
-def test_broker_down_for_10s_loses_nothing(tmp_path: Path, mosquitto: Mosquitto) -> None:
+def run_through(tmp_path: Path, mosquitto: Mosquitto, sim_minutes: float,
+                disrupt: Callable[[Collector, list[Gateway]], None]) -> None:
+    """Start a collector and a town, let traffic flow, disrupt, then check exactly once."""
     col = Collector(tmp_path / "col", mosquitto.url).start()
-    gws = make_town(tmp_path, mosquitto.url, speed=60, sim_minutes=30)
+    gws = make_town(tmp_path, mosquitto.url, speed=60, sim_minutes=sim_minutes)
     try:
         for g in gws:
             g.start()
         wait_for(lambda: all(len(col.stored_seqs(g.id)) >= 20 for g in gws), 60,
-                 "traffic to flow before the outage")
+                 "traffic to flow before the disruption")
+        disrupt(col, gws)
+        for g in gws:
+            assert g.wait_exit(120) == 0
+        wait_all_stored(col, gws)
+        assert_exactly_once(col, gws)
+    finally:
+        for g in gws:
+            g.stop()
+        col.stop()
+
+
+def test_broker_down_for_10s_loses_nothing(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    def outage(col: Collector, gws: list[Gateway]) -> None:
         mosquitto.stop()
         outage_end = time.monotonic() + 10  # the scenario: the broker is away for 10 s
         wait_for(lambda: time.monotonic() >= outage_end, 15, "the outage to last 10 s", 0.2)
         depth = max(g.stats().get("outbox_depth", 0) for g in gws)
         assert depth > 0, "gateways kept producing into their outboxes while the broker was down"
         mosquitto.start()
-        for g in gws:
-            assert g.wait_exit(120) == 0
-        wait_all_stored(col, gws)
-        assert_exactly_once(col, gws)
-    finally:
-        for g in gws:
-            g.stop()
-        col.stop()
+
+    run_through(tmp_path, mosquitto, 30, outage)
 
 
 def test_collector_sigkill_loses_nothing(tmp_path: Path, mosquitto: Mosquitto) -> None:
-    col = Collector(tmp_path / "col", mosquitto.url).start()
-    gws = make_town(tmp_path, mosquitto.url, speed=60, sim_minutes=20)
-    try:
-        for g in gws:
-            g.start()
-        wait_for(lambda: all(len(col.stored_seqs(g.id)) >= 20 for g in gws), 60,
-                 "traffic to flow before the kill")
+    def kill(col: Collector, gws: list[Gateway]) -> None:
         col.kill()
         before = sum(len(col.stored_seqs(g.id)) for g in gws)
         # While the collector is dead the broker queues for its persistent session.
         wait_for(lambda: sum(g.stats().get("acked", 0) for g in gws) > before + 20, 30,
                  "gateways to keep publishing while the collector is down")
         col.start()
-        for g in gws:
-            assert g.wait_exit(120) == 0
-        wait_all_stored(col, gws)
-        assert_exactly_once(col, gws)
-    finally:
-        for g in gws:
-            g.stop()
-        col.stop()
+
+    run_through(tmp_path, mosquitto, 20, kill)
 
 
 def test_gateway_sigkill_outbox_delivered_after_restart(tmp_path: Path) -> None:
