@@ -12,6 +12,15 @@ COLLECTOR_COMMAND_MODULES = [
 ]
 
 
+DEFAULT_DB = "data/collector.sqlite"
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    """The one --db option of every collector command."""
+    parser.add_argument("--db", default=DEFAULT_DB,
+                        help="SQLite database file, or a postgresql:// URL")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from machimori.cli import register_group
 

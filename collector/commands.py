@@ -6,6 +6,8 @@ import argparse
 import getpass
 import sys
 
+from .cli import add_db_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from machimori import logs
@@ -13,8 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("serve", help="serve the web pages and the API (production WSGI server)",
                        description="Serve the web app with waitress (no ingest): run as many "
                                    "as needed behind a reverse proxy, on one database.")
-    s.add_argument("--db", default="data/collector.sqlite",
-                   help="SQLite database file, or a postgresql:// URL")
+    add_db_argument(s)
     s.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     s.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
@@ -26,8 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     usub = u.add_subparsers(dest="user_command", metavar="USER_COMMAND")
     usub.required = True
     add = usub.add_parser("add", help="add a user", description="Add a user with a role.")
-    add.add_argument("--db", default="data/collector.sqlite",
-                     help="SQLite database file, or a postgresql:// URL")
+    add_db_argument(add)
     add.add_argument("--username", required=True, help="3–64 letters, digits or _ . @ -")
     add.add_argument("--role", required=True,
                      help="admin, planner, responder or viewer")
@@ -35,16 +35,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="read the password from standard input (else: prompt)")
     add.set_defaults(func=_cmd_user_add)
     ls = usub.add_parser("list", help="list users", description="List users and roles.")
-    ls.add_argument("--db", default="data/collector.sqlite",
-                    help="SQLite database file, or a postgresql:// URL")
+    add_db_argument(ls)
     ls.set_defaults(func=_cmd_user_list)
 
     r = sub.add_parser("retention", help="fold old summary windows into hourly rows",
                        description="Down-sample summaries older than --keep-days into hourly "
                                    "rows (summaries_hourly) and delete them; optionally delete "
                                    "old events. Safe to run as often as you like (cron).")
-    r.add_argument("--db", default="data/collector.sqlite",
-                   help="SQLite database file, or a postgresql:// URL")
+    add_db_argument(r)
     r.add_argument("--keep-days", type=float, required=True,
                    help="keep raw windows this many days")
     r.add_argument("--events-keep-days", type=float, default=None,
@@ -57,8 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     tadd = tsub.add_parser("add", help="create an API token (printed once)",
                            description="Create an API token for an integration; it is shown "
                                        "once and stored only as a hash.")
-    tadd.add_argument("--db", default="data/collector.sqlite",
-                      help="SQLite database file, or a postgresql:// URL")
+    add_db_argument(tadd)
     tadd.add_argument("--name", required=True, help="what uses it, e.g. prometheus")
     tadd.add_argument("--role", required=True, help="admin, planner, responder or viewer")
     tadd.set_defaults(func=_cmd_token_add)

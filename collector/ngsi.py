@@ -21,6 +21,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 
+from .cli import add_db_argument
+
 log = logging.getLogger("machimori.collector.ngsi")
 
 CORE_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"
@@ -232,7 +234,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Every INTERVAL seconds, upsert WeatherObserved and Device "
                                    "entities of the sensors with a new window into an NGSI-LD "
                                    "context broker (docs/ngsi-ld.md).")
-    p.add_argument("--db", default="data/collector.sqlite", help="the collector's database")
+    add_db_argument(p)
     p.add_argument("--url", required=True, help="the broker's base URL, e.g. http://orion:1026")
     p.add_argument("--interval", type=float, default=60.0,
                    help="seconds between rounds (default 60)")

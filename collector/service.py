@@ -7,6 +7,8 @@ import logging
 import signal
 import threading
 
+from .cli import add_db_argument
+
 log = logging.getLogger("machimori.collector")
 
 
@@ -14,8 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("run", help="run ingest and the web server",
                        description="Subscribe to the broker, store what arrives, serve the web "
                                    "pages and the API.")
-    r.add_argument("--db", default="data/collector.sqlite",
-                   help="SQLite database file, or a postgresql:// URL")
+    add_db_argument(r)
     r.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL")
     r.add_argument("--mqtt-username", default=None, help="broker user name")
     r.add_argument("--client-id", default="machimori-collector",
@@ -45,8 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     m = sub.add_parser("migrate", help="apply database migrations",
                        description="Create or upgrade the database schema.")
-    m.add_argument("--db", default="data/collector.sqlite",
-                   help="SQLite database file, or a postgresql:// URL")
+    add_db_argument(m)
     m.set_defaults(func=_cmd_migrate)
 
 

@@ -28,7 +28,24 @@ def mosquitto_binary() -> str:
     raise RuntimeError("mosquitto is not installed: run ./bin/test (as root it installs it)")
 
 
-class Mosquitto:
+class Managed:
+    """A server or daemon this harness started: SIGKILL it, or stop it (SIGTERM, then wait)."""
+
+    proc: subprocess.Popen | None = None
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+            self.proc = None
+
+
+class Mosquitto(Managed):
     """A real Mosquitto on a free loopback port, with persistence so a restart keeps sessions."""
 
     def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = ""):
@@ -61,13 +78,11 @@ class Mosquitto:
         return self
 
     def stop(self) -> None:
-        if self.proc is not None:
-            stop(self.proc)  # SIGTERM: mosquitto saves its persistence file on the way out
-            self.proc = None
+        super().stop()  # SIGTERM: mosquitto saves its persistence file on the way out
         wait_for(lambda: not port_open(self.port), 10, "mosquitto to close its port")
 
 
-class Collector:
+class Collector(Managed):
     def __init__(self, workdir: Path, mqtt_url: str, client_id: str = "test-collector",
                  db: str | None = None, extra_args: tuple[str, ...] = ()):
         self.dir = workdir
@@ -101,17 +116,6 @@ class Collector:
         with urllib.request.urlopen(self.base + path, timeout=5) as r:
             return json.loads(r.read())
 
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
-        self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop(self.proc)
-            self.proc = None
-
     def query(self, sql: str, args: tuple = ()) -> list[tuple]:
         from collector.db import Database
 
@@ -127,7 +131,7 @@ class Collector:
         return sorted(r[0] for r in rows)
 
 
-class VictoriaMetrics:
+class VictoriaMetrics(Managed):
     """A real VictoriaMetrics (Debian `victoria-metrics`): it accepts the InfluxDB v2 write API.
 
     Deduplication is on (-dedup.minScrapeInterval=1ms) so a point written twice, as a sink may
@@ -162,16 +166,8 @@ class VictoriaMetrics:
         return self
 
     def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
-        self.proc = None
+        super().kill()
         wait_for(lambda: not port_open(self.port), 10, "victoria-metrics to close its port")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop(self.proc)
-            self.proc = None
 
     def export(self, metric: str) -> dict[tuple[tuple[str, str], ...], dict[int, float]]:
         """Every series of `metric`: {sorted labels: {timestamp ms: value}}."""
@@ -193,7 +189,7 @@ class VictoriaMetrics:
         return out
 
 
-class Gateway:
+class Gateway(Managed):
     def __init__(self, config: Path, gw_id: str, data_dir: Path):
         self.config = config
         self.id = gw_id
@@ -218,17 +214,6 @@ class Gateway:
         rc = self.proc.wait(timeout)
         self.proc = None
         return rc
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
-        self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop(self.proc)
-            self.proc = None
 
     def produced(self) -> int:
         """Every sequence number this gateway ever assigned (read from its outbox)."""
