@@ -37,6 +37,23 @@ def _rotl(x: np.uint64, b: int) -> np.uint64:
     return (x << np.uint64(b)) | (x >> np.uint64(64 - b))
 
 
+@njit(cache=True, inline="always")
+def _sipround(v0: np.uint64, v1: np.uint64, v2: np.uint64,
+              v3: np.uint64) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    """One SipRound (Aumasson & Bernstein 2012)."""
+    v0 += v1
+    v1 = _rotl(v1, 13) ^ v0
+    v0 = _rotl(v0, 32)
+    v2 += v3
+    v3 = _rotl(v3, 16) ^ v2
+    v0 += v3
+    v3 = _rotl(v3, 21) ^ v0
+    v2 += v1
+    v1 = _rotl(v1, 17) ^ v2
+    v2 = _rotl(v2, 32)
+    return v0, v1, v2, v3
+
+
 @njit(cache=True)
 def siphash24(macs: np.ndarray, key: np.ndarray) -> np.ndarray:
     """SipHash-2-4 of each 48-bit address (as 8 little-endian bytes) under key (k0, k1)."""
@@ -52,30 +69,12 @@ def siphash24(macs: np.ndarray, key: np.ndarray) -> np.ndarray:
         # one 8-byte block (the address), then the length block (8 << 56)
         for block in (m, np.uint64(8) << np.uint64(56)):
             v3 ^= block
-            for _ in range(2):
-                v0 += v1
-                v1 = _rotl(v1, 13) ^ v0
-                v0 = _rotl(v0, 32)
-                v2 += v3
-                v3 = _rotl(v3, 16) ^ v2
-                v0 += v3
-                v3 = _rotl(v3, 21) ^ v0
-                v2 += v1
-                v1 = _rotl(v1, 17) ^ v2
-                v2 = _rotl(v2, 32)
+            for _ in range(2):  # c = 2 compression rounds
+                v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
             v0 ^= block
         v2 ^= np.uint64(0xFF)
-        for _ in range(4):
-            v0 += v1
-            v1 = _rotl(v1, 13) ^ v0
-            v0 = _rotl(v0, 32)
-            v2 += v3
-            v3 = _rotl(v3, 16) ^ v2
-            v0 += v3
-            v3 = _rotl(v3, 21) ^ v0
-            v2 += v1
-            v1 = _rotl(v1, 17) ^ v2
-            v2 = _rotl(v2, 32)
+        for _ in range(4):  # d = 4 finalisation rounds
+            v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
         out[i] = v0 ^ v1 ^ v2 ^ v3
     return out
 
