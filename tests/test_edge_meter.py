@@ -50,6 +50,16 @@ def test_lines_parse_in_cpython_with_sequence_count_and_uptime(res: dict[str, An
         b"".join(bytes.fromhex(h) for h in res["lines"]["first_boot"]))
 
 
+def test_reports_and_saves_go_on_across_a_ticks_wrap(res: dict[str, Any]) -> None:
+    """ticks_ms wraps every 2**30 ms (12.4 days) on a bridge that never sleeps."""
+    lines = parse_all(res["ticks_wrap"]["lines"])
+    assert [x.uptime_s for x in lines] == [10 * (i + 1) for i in range(15)]
+    assert [x.count for x in lines] == list(range(1, 16))
+    # Saved every 60 s throughout, so the flash copy is at most one save period behind.
+    assert res["ticks_wrap"]["total"] - res["ticks_wrap"]["saved"] <= 6
+    assert res["ticks_wrap"]["saved"] >= 9  # saves happened after the wrap (30 s in) too
+
+
 def test_count_survives_reset_exactly_and_power_loss_up_to_the_last_save(
         res: dict[str, Any]) -> None:
     last = parse_all(res["lines"]["first_boot"])[-1]

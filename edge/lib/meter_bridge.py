@@ -44,14 +44,19 @@ class CountStore:
 
 
 class Bridge:
-    def __init__(self, cfg, counter, uart, store, now_ms):
+    """now_ms values are time.ticks_ms(), compared only through ticks_diff: the tick counter
+    wraps (every 2**30 ms, about 12 days, on the ESP32) and this board never sleeps."""
+
+    def __init__(self, cfg, counter, uart, store, now_ms, ticks_diff):
         self._cfg = cfg
         self.counter = counter
         self._uart = uart
         self._store = store
+        self._diff = ticks_diff
         self.base = store.load()
         self.seq = 0
-        self._boot_ms = now_ms
+        self._uptime_ms = 0  # a running sum of tick differences: it never wraps back
+        self._last_ms = now_ms
         self._saved = self.base
         self._saved_ms = now_ms
 
@@ -61,11 +66,13 @@ class Bridge:
     def report(self, now_ms):
         """Send one line; save to flash when the count moved and save_s has passed."""
         total = self.total()
-        line = pulse_line.encode(self.seq, total, (now_ms - self._boot_ms) // 1000)
+        self._uptime_ms += self._diff(now_ms, self._last_ms)
+        self._last_ms = now_ms
+        line = pulse_line.encode(self.seq, total, self._uptime_ms // 1000)
         self._uart.write(line)
         self.seq = (self.seq + 1) & 0xFFFFFFFF
         self._store.remember(total)
-        if total != self._saved and now_ms - self._saved_ms >= self._cfg["save_s"] * 1000:
+        if total != self._saved and self._diff(now_ms, self._saved_ms) >= self._cfg["save_s"] * 1000:
             self._store.save(total)
             self._saved, self._saved_ms = total, now_ms
         return line

@@ -15,7 +15,8 @@ def main(cfg, loops=-1):
     trigger = machine.Pin.IRQ_FALLING if active == 0 else machine.Pin.IRQ_RISING
     pin.irq(handler=counter.irq, trigger=trigger, hard=True)
     uart = machine.UART(cfg["uart_id"], baudrate=cfg["baud"], tx=cfg["uart_tx"], rx=cfg["uart_rx"])
-    bridge = Bridge(cfg, counter, uart, CountStore(machine.RTC(), "/pulses"), time.ticks_ms())
+    bridge = Bridge(cfg, counter, uart, CountStore(machine.RTC(), "/pulses"), time.ticks_ms(),
+                    time.ticks_diff)
     period = cfg["report_s"] * 1000
     next_at = time.ticks_add(time.ticks_ms(), period)
     while loops != 0:

@@ -9,6 +9,7 @@ first burst still hears them; the event counter lets receivers tell a new event 
 import struct
 
 import advertiser
+import battery
 import eid
 from fall import FALL, IDLE, FallDetector
 
@@ -69,7 +70,7 @@ def wake(cfg, dev, state, unix_now, button, freefall):
         state.events = (state.events + 1) & 0xFF
         state.fall_until = unix_now + cfg["fall_hold_s"]
     pct = dev.battery_pct
-    flags = state.flags(unix_now, pct is not None and pct < 15)
+    flags = state.flags(unix_now, pct is not None and pct < battery.LOW_PERCENT)
     frame = eid.frame(dev.key, unix_now, cfg["rotation_k"], flags, 0 if pct is None else pct,
                       state.events)
     payload = eid.adv_payload(frame)

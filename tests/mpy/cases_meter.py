@@ -79,7 +79,7 @@ def lines_and_reboots():
     machine.rtc_memory = bytearray()
     out = {}
     c = make_counter()
-    b = Bridge(CFG, c, machine.UART(1), store, clock.now())
+    b = Bridge(CFG, c, machine.UART(1), store, clock.now(), ticks_diff)
     lines = []
     for i in range(7):  # 7 reports 10 s apart, 3 pulses between each
         for _ in range(3):
@@ -89,16 +89,45 @@ def lines_and_reboots():
     out["first_boot"] = lines
     # Reset (watchdog, brown-out): RTC memory survives, the count continues exactly.
     c = make_counter()
-    b = Bridge(CFG, c, machine.UART(1), store, clock.now())
+    b = Bridge(CFG, c, machine.UART(1), store, clock.now(), ticks_diff)
     pulse()
     out["after_reset"] = b.report(clock.now())
     # Power cut: only the flash copy (saved at most every save_s) is left.
     machine.rtc_memory = bytearray()
     c = make_counter()
-    b = Bridge(CFG, c, machine.UART(1), store, clock.now())
+    b = Bridge(CFG, c, machine.UART(1), store, clock.now(), ticks_diff)
     out["after_power_cut"] = b.report(clock.now())
     out["uart"] = machine.uart_out[1]
     return out
+
+
+TICKS_PERIOD = 1 << 30  # ESP32's ticks_ms wraps here
+
+
+def wrap_ticks():
+    return clock.now() % TICKS_PERIOD
+
+
+def wrap_diff(a, b):
+    # time.ticks_diff's definition: the signed difference modulo the period
+    return ((a - b + TICKS_PERIOD // 2) % TICKS_PERIOD) - TICKS_PERIOD // 2
+
+
+def ticks_wrap():
+    """Reports across a ticks_ms wrap: uptime keeps rising and saves keep happening."""
+    machine.rtc_memory = bytearray()
+    clock.ms = TICKS_PERIOD - 30000  # 30 s before the counter wraps
+    c = make_counter()
+    wstore = CountStore(machine.RTC(), "/flash/pulses-wrap")
+    b = Bridge(CFG, c, machine.UART(1), wstore, wrap_ticks(), wrap_diff)
+    lines = []
+    for _ in range(15):  # 150 s: across the wrap and past two save periods
+        pulse()
+        clock.advance(10000 - 490)
+        lines.append(b.report(wrap_ticks()))
+    with open("/flash/pulses-wrap") as f:
+        saved = int(f.read())
+    return {"lines": lines, "saved": saved, "total": b.total()}
 
 
 def framing():
@@ -124,5 +153,6 @@ case("debounce", debounce)
 case("spike", spike)
 case("irq_heap_locked", irq_heap_locked)
 case("lines", lines_and_reboots)
+case("ticks_wrap", ticks_wrap)
 case("framing", framing)
 case("main", main_loop)
