@@ -11,7 +11,6 @@ import json
 import shutil
 import sqlite3
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -222,10 +221,6 @@ class Gateway(Managed):
             return con.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0] - 1
         finally:
             con.close()
-
-
-def python() -> str:
-    return sys.executable
 
 
 PG_BIN = Path("/usr/lib/postgresql")

@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from machimori.procs import free_port, wait_for
@@ -43,12 +44,25 @@ def test_demo_stops_on_sigint(tmp_path: Path) -> None:
     port = free_port()
     p = subprocess.Popen([sys.executable, "-m", "machimori.cli", "demo", "--port", str(port),
                           "--data-dir", str(data)], stdout=subprocess.PIPE, text=True)
-    try:
+    running = threading.Event()
+
+    def watch() -> None:  # reads in a thread, so the deadline below really is one
         assert p.stdout is not None
-        wait_for(lambda: "running" in p.stdout.readline(), 120, "the demo to start")
+        for line in p.stdout:
+            if "running" in line:
+                running.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        wait_for(lambda: running.is_set() or p.poll() is not None, 120, "the demo to start")
+        assert running.is_set(), f"the demo exited with {p.returncode} before running"
         p.send_signal(signal.SIGINT)
         assert p.wait(60) == 0
         assert children_of_demo(data) == []
     finally:
         if p.poll() is None:
-            p.kill()
+            p.send_signal(signal.SIGTERM)  # the demo stops its children on SIGTERM too
+            try:
+                p.wait(60)
+            except subprocess.TimeoutExpired:
+                p.kill()

@@ -11,7 +11,6 @@ collectors share one PostgreSQL database, where the unique id absorbs even that 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -44,20 +43,8 @@ def events() -> list[tuple[str, bytes, str]]:
     return out
 
 
-def stored_ids(db: Path) -> list[str]:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        return [r[0] for r in con.execute("SELECT id FROM events")]
-    finally:
-        con.close()
-
-
-def count(db: Path) -> int:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        return con.execute("SELECT count(*) FROM events").fetchone()[0]
-    finally:
-        con.close()
+def count(col: Collector) -> int:
+    return col.query("SELECT count(*) FROM events")[0][0]
 
 
 def subscribed(col: Collector) -> bool:
@@ -74,7 +61,6 @@ def test_two_collectors_split_100k_events_with_a_sigkill(tmp_path: Path) -> None
     cols = [Collector(tmp_path / name, broker.url, client_id=f"collector-{name}",
                       db=str(tmp_path / name / "collector.sqlite"), extra_args=opts)
             for name in ("a", "b")]
-    dbs = [Path(c.db) for c in cols]
     pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="scale-publisher")
     pub.max_inflight_messages_set(1000)
     try:
@@ -103,19 +89,19 @@ def test_two_collectors_split_100k_events_with_a_sigkill(tmp_path: Path) -> None
 
         sender = threading.Thread(target=publish_all, daemon=True)
         sender.start()
-        total = lambda: sum(count(d) for d in dbs)
+        total = lambda: sum(count(c) for c in cols)
         wait_for(lambda: total() >= N * 0.3, 120, "30 % stored before the kill", every=0.1)
         cols[0].kill()  # SIGKILL: batches in flight were neither committed nor acknowledged
-        at_kill, b_at_kill = count(dbs[0]), count(dbs[1])
+        at_kill, b_at_kill = count(cols[0]), count(cols[1])
         # While a is dead, b goes on (and the broker keeps a's share in a's session).
-        wait_for(lambda: count(dbs[1]) >= b_at_kill + 5_000 or acked >= N, 120,
+        wait_for(lambda: count(cols[1]) >= b_at_kill + 5_000 or acked >= N, 120,
                  "b to go on while a is down", every=0.1)
         cols[0].start()
         sender.join(300)
         wait_for(lambda: acked >= N, 300, "the broker to acknowledge every publish")
         wait_for(lambda: total() >= N, 300, "every event to be stored", every=0.2)
 
-        a, b = stored_ids(dbs[0]), stored_ids(dbs[1])
+        a, b = ([r[0] for r in c.query("SELECT id FROM events")] for c in cols)
         union = a + b
         assert len(union) == N, f"{len(union) - N} extra rows: duplicates across collectors"
         assert set(union) == {m[2] for m in msgs}  # nothing lost
