@@ -21,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from machimori.contract import mqtt as contract
 
-from .store import Store
+from .store import IngestResult, Store
 
 log = logging.getLogger("machimori.collector.ingest")
 
@@ -35,6 +35,7 @@ class IngestStats:
     batches: int = 0
     connected: bool = False
     last_commit: float = 0.0
+    write_errors: int = 0
     queue_depth: Any = lambda: 0  # set by the worker to its queue's size
 
 
@@ -106,8 +107,32 @@ class IngestWorker:
             self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
 
+    def _ingest(self, store: Store | None, items: list[tuple[str, bytes]]
+                ) -> tuple[Store | None, IngestResult | None]:
+        """Store a batch; on a database error reconnect and retry the same batch with backoff
+        (nothing of it was acknowledged, so retrying is safe). None when stopping first."""
+        delay = 0.5
+        while True:
+            try:
+                if store is None:
+                    store = Store(self.store_path, sinks=self.sinks)
+                return store, store.ingest(items)
+            except Exception:  # noqa: BLE001 - a locked or lost database must not end ingest
+                self.stats.write_errors += 1
+                log.exception("storing a batch of %d failed; retrying in %.1f s", len(items),
+                              delay)
+                if store is not None:
+                    try:
+                        store.close()
+                    except Exception:  # noqa: BLE001 - it is being replaced anyway
+                        pass
+                    store = None
+                if self._stop.wait(delay):
+                    return None, None
+                delay = min(delay * 2, 30.0)
+
     def _write_loop(self) -> None:
-        store = Store(self.store_path, sinks=self.sinks)
+        store: Store | None = None
         try:
             while not (self._stop.is_set() and self._q.empty()):
                 try:
@@ -120,7 +145,9 @@ class IngestWorker:
                         batch.append(self._q.get_nowait())
                     except queue.Empty:
                         break
-                res = store.ingest([(t, p) for t, p, _, _ in batch])
+                store, res = self._ingest(store, [(t, p) for t, p, _, _ in batch])
+                if res is None:
+                    break  # stopping: the batch stays unacknowledged and will be redelivered
                 self.stats.received += len(batch)
                 self.stats.stored += res.stored
                 self.stats.duplicates += res.duplicates
@@ -133,7 +160,8 @@ class IngestWorker:
                     if qos > 0:
                         self.client.ack(mid, qos)
         finally:
-            store.close()
+            if store is not None:
+                store.close()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking messages, commit and acknowledge what was taken, then disconnect."""

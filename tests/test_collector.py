@@ -201,3 +201,38 @@ def test_people_trend_pairs_counts_with_wbgt(db_url: str) -> None:
     # The window ending T+120 has one gateway of two so far: still arriving, not plotted yet.
     assert [(p["t"], p["people"], p["gateways"], p["wbgt"]) for p in pts] == [
         (T + 60, 65.0, 2, 27.0)]
+
+
+def test_ingest_survives_a_locked_database(tmp_path: Path, mosquitto) -> None:  # noqa: ANN001
+    """A batch that cannot be written (the database stays locked past its timeout) is retried,
+    not dropped, and ingest goes on; nothing was acknowledged meanwhile."""
+    import sqlite3
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from collector.ingest import IngestWorker
+    from machimori.procs import wait_for
+
+    db = tmp_path / "c.sqlite"
+    Store(db).close()
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # holds the write lock longer than busy_timeout (5 s)
+    w = IngestWorker(str(db), mosquitto.url, client_id="locked-test")
+    w.start()
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="locked-pub")
+    try:
+        wait_for(lambda: w.stats.connected, 15, "the worker to connect")
+        pub.connect("127.0.0.1", mosquitto.port)
+        pub.loop_start()
+        for seq in (1, 2, 3):
+            pub.publish(*summary(seq, device=f"heat-{seq}"), qos=1).wait_for_publish(5)
+        wait_for(lambda: w.stats.write_errors >= 1, 30, "a failed write")
+        assert w.stats.stored == 0
+        blocker.execute("ROLLBACK")
+        wait_for(lambda: w.stats.stored == 3, 60, "the retried batch to be stored")
+        assert Store(db).db.execute("SELECT count(*) FROM summaries").fetchone()[0] == 3
+    finally:
+        blocker.close()
+        pub.loop_stop()
+        w.stop()
