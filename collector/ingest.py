@@ -117,7 +117,7 @@ class IngestWorker:
                 if store is None:
                     store = Store(self.store_path, sinks=self.sinks)
                 return store, store.ingest(items)
-            except Exception:  # noqa: BLE001 - a locked or lost database must not end ingest
+            except Exception:
                 self.stats.write_errors += 1
                 log.exception("storing a batch of %d failed; retrying in %.1f s", len(items),
                               delay)

@@ -203,7 +203,7 @@ def test_people_trend_pairs_counts_with_wbgt(db_url: str) -> None:
         (T + 60, 65.0, 2, 27.0)]
 
 
-def test_ingest_survives_a_locked_database(tmp_path: Path, mosquitto) -> None:  # noqa: ANN001
+def test_ingest_survives_a_locked_database(tmp_path: Path, mosquitto) -> None:
     """A batch that cannot be written (the database stays locked past its timeout) is retried,
     not dropped, and ingest goes on; nothing was acknowledged meanwhile."""
     import sqlite3
