@@ -213,9 +213,12 @@ class PeopleCounter:
         if day != self._day:
             self._day, self._key = day, people.daily_key(self.secret, day)
             self.keys[:] = 0  # yesterday's hashes cannot be matched any more: start afresh
-        macs = np.array(self.macs, dtype=np.uint64)
-        ts = np.array(self.ts)
-        self.macs, self.ts = [], []
+        all_ts = np.array(self.ts)
+        inside = all_ts < end  # sightings already in the next window wait for it
+        macs = np.array(self.macs, dtype=np.uint64)[inside]
+        ts = all_ts[inside]
+        self.macs = [m for m, keep in zip(self.macs, inside, strict=True) if not keep]
+        self.ts = all_ts[~inside].tolist()
         if macs.size == 0:
             return None
         hashes = people.siphash24(macs, self._key)

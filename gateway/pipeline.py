@@ -237,7 +237,7 @@ class Pipeline:
         self._close_heat(start, end)
         self._close_tags(start, end)
         self._close_meters(start, end)
-        self._close_people(end)
+        self._close_people(start, end)
         self.timings["window_close_s"] += time.perf_counter() - t0
         self.timings["windows"] += 1
 
@@ -354,11 +354,10 @@ class Pipeline:
                 body["place"] = p
             self.pending.append(Pending("summary", "meter", body))
 
-    def _close_people(self, end: float) -> None:
+    def _close_people(self, start: float, end: float) -> None:
         values = self.people.close(end, self.watch.tz_offset_s)
         if values is None:
             return
-        start = end - self.interval
         self.pending.append(Pending("summary", "people", {
             "kind": "people", "device": self.cfg.id, "start": start, "end": end,
             "n": int(values["unique_devices"]["last"]) or 1, "values": values}))

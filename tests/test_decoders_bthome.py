@@ -244,3 +244,16 @@ def test_replay_protection_survives_a_restart() -> None:
     assert after.check(mac, decode(older, key, mac), 1000.0) == "replay"
     fresh = BTHomeTracker()
     assert fresh.check(mac, decode(older, key, mac), 1000.0) is None  # what a restart would do
+
+
+def test_a_new_encryption_counter_is_new_whatever_its_packet_id() -> None:
+    """Encrypted adverts are de-duplicated by their counter; a packet id that did not move
+    forward (a device that sends one anyway) must not make a new advert a duplicate."""
+    key = bytes(range(16))
+    mac = "A4:C1:38:00:00:02"
+    t = BTHomeTracker()
+    for ts, counter, packet in ((0.0, 1, 5), (1.0, 2, 5), (2.0, 3, 200)):
+        data = contract.encrypt_service_data([(0x00, packet), (0x02, 25.0)], key, mac, counter)
+        assert t.check(mac, decode(data, key, mac), ts) is None, (counter, packet)
+    again = contract.encrypt_service_data([(0x00, 200), (0x02, 25.0)], key, mac, 3)
+    assert t.check(mac, decode(again, key, mac), 2.5) == "duplicate_packet"

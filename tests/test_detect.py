@@ -183,3 +183,17 @@ def test_sim_anomalies_are_found_again() -> None:
             found |= {(m.body["device"], m.kind) for m in p.tick(t)
                       if m.kind in ("sos", "fall")}
     assert found == want
+
+
+def test_people_are_counted_in_their_own_window() -> None:
+    p = Pipeline(heat_cfg(0), people_secret=b"k" * 32)
+    p.tick(T0)
+    phones = [f"C0:00:00:00:00:{i:02X}" for i in range(6)]
+    for i, m in enumerate(phones):  # three in the first window, three in the next
+        p.on_advert(Advert(m, T0 + 45 + 5 * i, -80))
+    first = [m.body for m in p.tick(T0 + 65) if m.kind == "people"]
+    assert [(b["start"], b["end"], b["values"]["unique_devices"]["last"]) for b in first] == [
+        (T0, T0 + 60, 3.0)]
+    tail = [m.body for m in p.flush(T0 + 100) if m.kind == "people"]
+    assert [(b["start"], b["end"], b["values"]["unique_devices"]["last"]) for b in tail] == [
+        (T0 + 60, T0 + 100, 3.0)]

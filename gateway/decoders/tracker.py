@@ -44,6 +44,8 @@ class BTHomeTracker:
                 return "replay"
             h.counter = reading.counter
             h.packet_ts = ts
+            h.packet_id = reading.packet_id
+            return None  # a new counter is a new advert: the packet id has nothing to add
         pid = reading.packet_id
         if pid is not None:
             if (h.packet_id is not None and ts - h.packet_ts < DUP_WINDOW_S
