@@ -117,15 +117,16 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
 def write_config(path: Path, text: str) -> None:
     """Write a dumped configuration, keeping settings that only live in the file.
 
-    The parsed configuration holds the MQTT password, never where it came from: keep the
-    file's `password_file` line rather than writing the secret into the configuration.
+    `dump` never writes the MQTT password (the parsed configuration does not know where it came
+    from): the file's own `password_file` or `password` line is carried over as it was.
     """
     import tomllib
 
     old = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    pw_file = old.get("mqtt", {}).get("password_file")
-    if pw_file:
-        text = text.replace("[mqtt]\n", f"[mqtt]\npassword_file = {json.dumps(pw_file)}\n", 1)
+    for key in ("password_file", "password"):  # whichever the installer used stays as it was
+        value = old.get("mqtt", {}).get(key)
+        if value:
+            text = text.replace("[mqtt]\n", f"[mqtt]\n{key} = {json.dumps(value)}\n", 1)
     path.write_text(text, encoding="utf-8")
 
 

@@ -98,6 +98,12 @@ def test_enroll_writes_a_valid_config_and_names_bad_fields(
     assert len(load(cfg).devices) == 2  # the bad device was not written
     rc, out = run(capsys, "gw", "config", "validate", "--config", str(cfg))
     assert rc == 0 and out.startswith("OK gateway gw-07: 2 devices")
+    # An inline broker password survives a later enrolment (dump() never writes secrets).
+    cfg.write_text(cfg.read_text().replace("[mqtt]\n", '[mqtt]\npassword = "s3cret"\n', 1))
+    rc, out = run(capsys, "gw", "enroll", "--config", str(cfg), "--id", "meter-1", "--kind",
+                  "meter", "--household", "h-1")
+    assert rc == 0, out
+    assert load(cfg).mqtt.password == "s3cret" and len(load(cfg).devices) == 3
     cfg.write_text(cfg.read_text().replace('kind = "tag"', 'kind = "tga"'))
     rc, out = run(capsys, "gw", "config", "validate", "--config", str(cfg))
     assert rc == 2 and out.startswith("INVALID device[1].kind: must be one of heat, tag, meter")
