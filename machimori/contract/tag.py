@@ -92,9 +92,13 @@ class TagResolver:
         self._offset: dict[str, int] = {t: 0 for t in keys}
         self._table: dict[tuple[int, bytes], tuple[str, int]] = {}
         self._centre: dict[str, tuple[int, int]] = {}  # tag -> (k, counter) its entries are for
+        self._fresh: tuple[int, int] | None = None  # (k, counter) the table is right for
 
     def _refresh(self, k: int, unix_time: float) -> None:
         c = counter_at(unix_time, k)
+        if self._fresh == (k, c):
+            return  # the hot path: nothing moved since the last advert
+        self._fresh = (k, c)
         for tag, key in self._keys.items():
             centre = (k, c + self._offset[tag])
             if self._centre.get(tag) == centre:
@@ -125,6 +129,9 @@ class TagResolver:
         if hit is None:
             return None
         tag, c = hit
-        self._offset[tag] = c - counter_at(unix_time, k)
+        offset = c - counter_at(unix_time, k)
+        if offset != self._offset[tag]:
+            self._offset[tag] = offset
+            self._fresh = None  # re-centre this tag's window at the next advert
         m = _mask(self._keys[tag], c)
         return TagReading(tag, payload[10] ^ m[0], payload[11] ^ m[1], payload[12] ^ m[2], c)
