@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 from .frames import Advert
-from .presence import Presence
 
 log = logging.getLogger("machimori.gateway.ble")
 
@@ -53,7 +52,6 @@ class BleSource:
         self.backoff_min, self.backoff_max = backoff
         self._factory = scanner_factory or _bleak_scanner
         self.counters: Counter[str] = Counter()
-        self.presence = Presence()
         self.mode = ""  # "passive" | "active" once scanning
         self._q: deque[Advert] = deque(maxlen=max_queue)
         self._stop = threading.Event()
@@ -92,7 +90,6 @@ class BleSource:
         if len(self._q) == self._q.maxlen:
             self.counters["dropped_queue_full"] += 1
         self._q.append(a)
-        self.presence.seen(a.address, a.ts)
 
     async def _start_scanner(self) -> Any:
         if self.passive:
