@@ -83,9 +83,17 @@ class Database:
         else:
             self._con.executemany(sql, seq)
 
-    def begin(self) -> None:
-        # SQLite: take the write lock at once, so two writers queue instead of deadlocking.
-        self._con.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+    def begin(self, exclusive: str | None = None) -> None:
+        """Start a transaction. SQLite takes the write lock at once (writers queue instead of
+        deadlocking, and a read inside sees what the previous writer committed). On PostgreSQL,
+        `exclusive` names a job (migrations, retention) that must not run twice at a time:
+        a transaction-scoped advisory lock makes the second wait for the first."""
+        if self.dialect == "sqlite":
+            self._con.execute("BEGIN IMMEDIATE")
+            return
+        self._con.execute("BEGIN")
+        if exclusive:
+            self._con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (exclusive,))
 
     def commit(self) -> None:
         self._con.execute("COMMIT")

@@ -8,6 +8,7 @@ the writer falls behind, paho's thread blocks and the broker stops sending.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -122,10 +123,8 @@ class IngestWorker:
                 log.exception("storing a batch of %d failed; retrying in %.1f s", len(items),
                               delay)
                 if store is not None:
-                    try:
+                    with contextlib.suppress(Exception):  # it is being replaced anyway
                         store.close()
-                    except Exception:  # noqa: BLE001 - it is being replaced anyway
-                        pass
                     store = None
                 if self._stop.wait(delay):
                     return None, None

@@ -47,24 +47,28 @@ def downsample(db: Database, cutoff: float) -> RetentionResult:
     """Fold summaries whose window ended before `cutoff` into hourly rows and delete them."""
     res = RetentionResult()
     while True:
-        rows = db.execute('SELECT id, device, kind, gw, start, "end", n, "values" FROM summaries '
-                          'WHERE "end" < ? ORDER BY "end", id LIMIT ?',
-                          (cutoff, CHUNK)).fetchall()
-        if not rows:
-            return res
-        groups: dict[tuple[str, float], dict[str, Any]] = {}
-        for r in rows:
-            hour = math.floor(r["start"] / 3600) * 3600  # by the window's start: 09:59–10:00 is 9–10
-            g = groups.setdefault((r["device"], hour), {
-                "kind": r["kind"], "gw": r["gw"], "windows": 0, "n": 0, "acc": {}, "wn": {},
-                "last_end": {}, "end": 0.0})
-            g["windows"] += 1
-            g["n"] += r["n"]
-            g["end"] = max(g["end"], r["end"])
-            _merge(g["acc"], g["wn"], orjson.loads(r["values"]), r["n"], r["end"],
-                   g["last_end"])
-        db.begin()
+        # Read the chunk inside the transaction that deletes it: two retention runs at once
+        # (cron and --retention-days) must not both fold the same windows.
+        db.begin(exclusive="machimori-retention")
         try:
+            rows = db.execute('SELECT id, device, kind, gw, start, "end", n, "values" '
+                              'FROM summaries WHERE "end" < ? ORDER BY "end", id LIMIT ?',
+                              (cutoff, CHUNK)).fetchall()
+            if not rows:
+                db.commit()
+                return res
+            groups: dict[tuple[str, float], dict[str, Any]] = {}
+            for r in rows:
+                # by the window's start: 09:59–10:00 belongs to 9–10
+                hour = math.floor(r["start"] / 3600) * 3600
+                g = groups.setdefault((r["device"], hour), {
+                    "kind": r["kind"], "gw": r["gw"], "windows": 0, "n": 0, "acc": {}, "wn": {},
+                    "last_end": {}, "end": 0.0})
+                g["windows"] += 1
+                g["n"] += r["n"]
+                g["end"] = max(g["end"], r["end"])
+                _merge(g["acc"], g["wn"], orjson.loads(r["values"]), r["n"], r["end"],
+                       g["last_end"])
             for (device, hour), g in groups.items():
                 old = db.execute('SELECT windows, n, "values", last_end FROM summaries_hourly '
                                  "WHERE device = ? AND hour = ?", (device, hour)).fetchone()

@@ -42,7 +42,7 @@ def migrate(db: Database) -> list[str]:
     for name, sql in migrations(db.migrations_folder):
         if name in done:
             continue
-        db.begin()
+        db.begin(exclusive="machimori-migrate")
         try:
             if db.execute("SELECT 1 FROM schema_migrations WHERE name = ?",
                           (name,)).fetchone():
