@@ -27,10 +27,19 @@ from flask import (
     url_for,
 )
 
+from .app import get_db
 from .db import Database
 from .i18n import TEXTS, lang
 from .store import connect
-from .users import authenticate, login_blocked, record_login, token_principal, user_by_id
+from .users import (
+    LAST_USED_EVERY_S,
+    authenticate,
+    login_blocked,
+    record_login,
+    token_lookup,
+    token_used,
+    user_by_id,
+)
 
 bp = Blueprint("auth", __name__)
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
@@ -66,12 +75,15 @@ def load_principal() -> Any:
     g.via = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        p = token_principal(get_write_db(), header[7:].strip())
-        if p is None:
+        found = token_lookup(get_db(), header[7:].strip())
+        if found is None:
             return _api_error(401, "unauthorized", "unknown or revoked API token")
-        g.principal, g.via = p, "token"
+        g.principal, g.via = found[0], "token"
+        now = time.time()
+        if found[1] is None or now - found[1] > LAST_USED_EVERY_S:
+            token_used(get_write_db(), found[0].id, now)
     elif "uid" in session:
-        g.principal = user_by_id(get_write_db(), session["uid"])
+        g.principal = user_by_id(get_db(), session["uid"])
         g.via = "session" if g.principal else None
     if request.method in UNSAFE and g.via != "token":
         sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")

@@ -101,13 +101,20 @@ def add_token(db: Database, name: str, role: str) -> str:
     return token
 
 
-def token_principal(db: Database, token: str) -> Principal | None:
-    row = db.execute("SELECT id, name, role FROM api_tokens WHERE token_hash = ? AND "
-                     "revoked = 0", (_token_hash(token),)).fetchone()
+LAST_USED_EVERY_S = 300  # how stale api_tokens.last_used may be: not a write per request
+
+
+def token_lookup(db: Database, token: str) -> tuple[Principal, float | None] | None:
+    """The token's principal and when it was last recorded as used (read only)."""
+    row = db.execute("SELECT id, name, role, last_used FROM api_tokens WHERE token_hash = ? "
+                     "AND revoked = 0", (_token_hash(token),)).fetchone()
     if row is None:
         return None
-    db.execute("UPDATE api_tokens SET last_used = ? WHERE id = ?", (time.time(), row["id"]))
-    return Principal("token", row["id"], row["name"], row["role"])
+    return Principal("token", row["id"], row["name"], row["role"]), row["last_used"]
+
+
+def token_used(db: Database, token_id: int, now: float) -> None:
+    db.execute("UPDATE api_tokens SET last_used = ? WHERE id = ?", (now, token_id))
 
 
 def login_blocked(db: Database, username: str, ip: str, now: float) -> float:
@@ -123,10 +130,14 @@ def login_blocked(db: Database, username: str, ip: str, now: float) -> float:
 
 
 def record_login(db: Database, username: str, ip: str, ok: bool, now: float) -> None:
-    db.execute("INSERT INTO login_attempts (username, ip, ts, ok) VALUES (?,?,?,?)",
-               (username, ip, now, int(ok)))
-    if ok:  # a success clears the user's failures
-        db.execute("DELETE FROM login_attempts WHERE username = ? AND ok = 0", (username,))
+    """Only failures count against the limits; a success clears the user's. Attempts older
+    than the window can never matter again and are pruned here."""
+    db.execute("DELETE FROM login_attempts WHERE ts <= ?", (now - WINDOW_S,))
+    if ok:
+        db.execute("DELETE FROM login_attempts WHERE username = ?", (username,))
+    else:
+        db.execute("INSERT INTO login_attempts (username, ip, ts, ok) VALUES (?,?,?,0)",
+                   (username, ip, now))
 
 
 def app_secret(db: Database, name: str) -> str:
