@@ -51,21 +51,22 @@ def sensors() -> Any:
     return jsonify({"sensors": out, "time": time.time()})
 
 
-def _float_arg(name: str, default: float | None) -> float | None:
+def time_arg(name: str) -> float | None:
+    """A query parameter in Unix seconds; None when absent; 400 naming it when not a number."""
     raw = request.args.get(name)
-    if raw is None:
-        return default
+    if raw is None or raw == "":
+        return None
     try:
         return float(raw)
     except ValueError:
-        abort(400, description=f"{name} must be a number (unix seconds)")
+        abort(400, description=f"{name} must be a number (Unix seconds)")
 
 
 def _span(db: Any, kind: str) -> tuple[float, float] | None:
     """The plot's time range: ?since=&until=, by default the 6 h up to the newest window of
     `kind`; None when there is no data yet."""
-    until = _float_arg("until", None)
-    since = _float_arg("since", None)
+    until = time_arg("until")
+    since = time_arg("since")
     if until is None:
         until = db.execute('SELECT max("end") FROM summaries WHERE kind = ?', (kind,)).fetchone()[0]
         if until is None:

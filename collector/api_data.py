@@ -13,23 +13,15 @@ from typing import Any
 
 from flask import Blueprint, abort, g, jsonify, request
 
+from .api import bad_request, time_arg
 from .app import get_db
 from .auth import require
 
 bp = Blueprint("api_data", __name__, url_prefix="/api/v1")
+bp.register_error_handler(400, bad_request)
 PERSONAL_KINDS = ("presence", "meter")
 WATCH_ROLES = ("admin", "responder")
 MAX_LIMIT = 1000
-
-
-def _num(name: str) -> float | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        abort(400, description=f"{name} must be a number (Unix seconds)")
 
 
 def _limit() -> int:
@@ -69,7 +61,7 @@ def _encode_cursor(t: float, key: str) -> str:
 
 def _page(table: str, time_col: str, where: list[str], args: list[Any],
           row_fn: Any) -> Any:
-    since, until, limit, cur = _num("since"), _num("until"), _limit(), _cursor()
+    since, until, limit, cur = time_arg("since"), time_arg("until"), _limit(), _cursor()
     if since is not None:
         where.append(f"{time_col} >= ?")
         args.append(since)
@@ -136,7 +128,7 @@ def summaries_hourly() -> Any:
     args: list[Any] = []
     if (denied := _kind_filter(where, args)) is not None:
         return denied
-    since, until = _num("since"), _num("until")
+    since, until = time_arg("since"), time_arg("until")
     if since is not None:
         where.append("hour >= ?")
         args.append(since)
@@ -221,6 +213,3 @@ def dead_letters() -> Any:
         "payload_b64": base64.b64encode(bytes(r["payload"])).decode()} for r in rows]})
 
 
-@bp.errorhandler(400)
-def bad_request(err: Any) -> Any:
-    return jsonify({"error": "bad_request", "message": err.description}), 400
