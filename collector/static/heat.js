@@ -4,7 +4,7 @@
   const M = window.MACHIMORI, T = M.texts;
   const svgNS = "http://www.w3.org/2000/svg";
   const map = document.getElementById("map"), trend = document.getElementById("trend");
-  let basemap = null, bounds = null, selected = null, last = [], layer = "wbgt";
+  let basemap = null, bounds = null, selected = null, last = [], layer = "wbgt", plottedKey = "";
   const RAMP = ["#313695", "#4575b4", "#74add1", "#fee090", "#f46d43", "#a50026"];
   const FIELD = { air: "air_c", surface: "surface_c" };
 
@@ -169,9 +169,14 @@
       document.getElementById("updated").textContent = newest ?
         new Date(newest * 1000).toLocaleString(M.lang === "ja" ? "ja-JP" : "en-GB", { timeZone: "Asia/Tokyo" }) : "—";
       if (selected) { const s = last.find(x => x.id === selected); if (s) showDetail(s); }
-      const tr = await (await fetch("/api/v1/heat/trend")).json();
-      drawTrend(tr.points);
-      drawPeople((await (await fetch("/api/v1/people/trend")).json()).points);
+      // The 6-hour plots change only when a window arrives (or fills up): ask only then.
+      const windowKey = newest + ":" + last.filter(s => s.updated === newest).length;
+      if (windowKey !== plottedKey) {
+        const tr = await (await fetch("/api/v1/heat/trend")).json();
+        drawTrend(tr.points);
+        drawPeople((await (await fetch("/api/v1/people/trend")).json()).points);
+        plottedKey = windowKey;
+      }
       document.getElementById("live-dot").classList.remove("off");
       document.getElementById("live-text").textContent = T.live;
     } catch (e) {
