@@ -180,8 +180,7 @@ class Pipeline:
                        event_counter=reading.events)
             if dev.person:
                 ev["data"]["person"] = dev.person
-            self.pending.append(Pending("event", kind, ev))
-            self.counters[f"event_{kind}"] += 1
+            self._add_event(ev)
         self._tag_events_seen[reading.tag] = reading.events
 
     def on_pulse_line(self, device_id: str, raw: bytes, ts: float) -> None:

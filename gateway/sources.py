@@ -79,8 +79,7 @@ class RouteBReader:
             client = None
             try:
                 rbid, password = self._credentials()
-                layout = {"BP35A1": skstack.BP35A1, "BP35C2": skstack.BP35C2}.get(
-                    self.cfg.layout)
+                layout = skstack.LAYOUTS.get(self.cfg.layout)
                 client = RouteBClient(self.cfg.port, rbid, password, layout=layout).open()
                 client.join()
                 delay = 5.0

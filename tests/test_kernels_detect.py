@@ -120,8 +120,10 @@ def test_tags_not_seen_and_night_wandering() -> None:
 
 
 def test_sos_and_fall_first() -> None:
-    pr = watch.event_priority(np.array([0, watch.KIND_SOS, 5, watch.KIND_FALL]))
-    assert pr[1] == pr[3] == watch.PRIO_SOS == 3 and pr[0] < pr[1]  # higher is more urgent
+    from gateway.detect import PRIORITY  # the one priority table events leave with
+
+    assert PRIORITY["sos"] == PRIORITY["fall"] == 3 == max(PRIORITY.values())
+    assert all(p < 3 for k, p in PRIORITY.items() if k not in ("sos", "fall"))
 
 
 def test_siphash_reference_vector_and_daily_keys() -> None:

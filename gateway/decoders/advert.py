@@ -47,6 +47,10 @@ _EDDY_KIND = {eddystone.EddystoneUID: "eddystone_uid", eddystone.EddystoneURL: "
               eddystone.EddystoneTLM: "eddystone_tlm", eddystone.EddystoneEID: "eddystone_eid"}
 
 
+_BY_COMPANY = {ruuvi.COMPANY_ID: "ruuvi", ibeacon.COMPANY_ID: "ibeacon",
+               tag_contract.COMPANY_ID: "tag"}
+
+
 class AdvertDecoder:
     """Stateful only where the formats need it: BTHome replay/de-dup, tag key lookup."""
 
@@ -63,8 +67,7 @@ class AdvertDecoder:
             self._one(adv, "bthome" if uuid == bthome_contract.SERVICE_UUID else
                       "eddystone" if uuid == eddystone.SERVICE_UUID else "", data, out)
         for company, data in adv.manufacturer_data.items():
-            fmt = {ruuvi.COMPANY_ID: "ruuvi", ibeacon.COMPANY_ID: "ibeacon",
-                   tag_contract.COMPANY_ID: "tag"}.get(company, "")
+            fmt = _BY_COMPANY.get(company, "")
             self._one(adv, fmt, data, out)
         if not out:
             self.counters["no_reading"] += 1

@@ -23,10 +23,6 @@ HOURS_PER_WEEK = 168
 M_LAST, M_ACTIVE_AT, M_HIGH_SINCE, M_MAX_FLAT, M_MAX_HIGH, M_LEARN_UNTIL, M_HOUR, M_HOUR_WH, \
     M_T = range(9)
 METER_STATE_SIZE = 9
-# priorities of events leaving the gateway, on the wire's scale (docs/protocol.md):
-# 3 immediate, 2 urgent, 1 notice, 0 information
-PRIO_SOS, PRIO_FALL, PRIO_WATCH, PRIO_INFO = 3, 3, 2, 0
-KIND_SOS, KIND_FALL = 1, 2
 
 
 def new_meter_state(t0: float, learn_days: float = 14.0) -> tuple[np.ndarray, np.ndarray]:
@@ -143,12 +139,3 @@ def tags_not_seen(now: float, last_seen: np.ndarray, max_gap: np.ndarray, margin
             out[k] = now - last_seen[k] > max(margin * max_gap[k], floor_s)
     return out
 
-
-@njit(cache=True)
-def event_priority(kind: np.ndarray) -> np.ndarray:
-    """SOS and fall go straight through at top priority; everything else waits its turn."""
-    out = np.empty(kind.shape[0], dtype=np.int64)
-    for i in range(kind.shape[0]):
-        k = kind[i]
-        out[i] = PRIO_SOS if k == KIND_SOS else PRIO_FALL if k == KIND_FALL else PRIO_WATCH
-    return out
