@@ -60,7 +60,8 @@ def _encode_cursor(t: float, key: str) -> str:
 
 
 def _page(table: str, time_col: str, where: list[str], args: list[Any],
-          row_fn: Any) -> Any:
+          row_fn: Any, key_col: str = "id") -> Any:
+    """One page ordered by (time_col, key_col), with the common filters and a keyset cursor."""
     since, until, limit, cur = time_arg("since"), time_arg("until"), _limit(), _cursor()
     if since is not None:
         where.append(f"{time_col} >= ?")
@@ -77,15 +78,15 @@ def _page(table: str, time_col: str, where: list[str], args: list[Any],
             where.append(f"{name} = ?")
             args.append(v)
     if cur is not None:
-        where.append(f"({time_col} > ? OR ({time_col} = ? AND id > ?))")
+        where.append(f"({time_col} > ? OR ({time_col} = ? AND {key_col} > ?))")
         args.extend([cur[0], cur[0], cur[1]])
     sql = (f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(where) if where else "")
-           + f" ORDER BY {time_col}, id LIMIT ?")
+           + f" ORDER BY {time_col}, {key_col} LIMIT ?")
     rows = get_db().execute(sql, (*args, limit + 1)).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if rows else None
-    nxt = _encode_cursor(last[time_col.strip('"')], last["id"]) if more and last else None
+    nxt = _encode_cursor(last[time_col.strip('"')], last[key_col]) if more and last else None
     return jsonify({"items": [row_fn(r) for r in rows], "next": nxt})
 
 
@@ -128,25 +129,11 @@ def summaries_hourly() -> Any:
     args: list[Any] = []
     if (denied := _kind_filter(where, args)) is not None:
         return denied
-    since, until = time_arg("since"), time_arg("until")
-    if since is not None:
-        where.append("hour >= ?")
-        args.append(since)
-    if until is not None:
-        where.append("hour < ?")
-        args.append(until)
-    for name in ("device", "gw"):
-        if v := request.args.get(name):
-            where.append(f"{name} = ?")
-            args.append(v)
-    limit = _limit()
-    rows = get_db().execute(
-        'SELECT device, hour, kind, gw, windows, n, "values" FROM summaries_hourly'
-        + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY hour, device LIMIT ?",
-        (*args, limit)).fetchall()
-    return jsonify({"items": [{"device": r["device"], "hour": r["hour"], "kind": r["kind"],
-                               "gw": r["gw"], "windows": r["windows"], "n": r["n"],
-                               "values": json.loads(r["values"])} for r in rows]})
+
+    def row(r: Any) -> dict[str, Any]:
+        return {"device": r["device"], "hour": r["hour"], "kind": r["kind"], "gw": r["gw"],
+                "windows": r["windows"], "n": r["n"], "values": json.loads(r["values"])}
+    return _page("summaries_hourly", "hour", where, args, row, key_col="device")
 
 
 @bp.get("/events")

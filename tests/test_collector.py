@@ -237,3 +237,26 @@ def test_ingest_survives_a_locked_database(tmp_path: Path, mosquitto) -> None:
         blocker.close()
         pub.loop_stop()
         w.stop()
+
+
+def test_hourly_history_pages_through_every_row(db_url: str) -> None:
+    from collector.retention import downsample
+    from collector.users import add_token
+
+    st = Store(db_url)
+    hour = 1_785_715_200.0
+    st.ingest([summary(i + 1, device=f"heat-{i % 3}", end=hour + 3600 * (i // 3) + 600)
+               for i in range(15)])  # 3 devices × 5 hours
+    downsample(st.db, cutoff=hour + 10 * 3600)
+    token = add_token(st.db, "t", "planner")
+    st.close()
+    c = create_app({"DATABASE": db_url, "TESTING": True}).test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    seen, cursor = [], ""
+    for _ in range(10):
+        page = c.get(f"/api/v1/summaries/hourly?limit=4{cursor}", headers=auth).get_json()
+        seen += [(i["hour"], i["device"]) for i in page["items"]]
+        if page["next"] is None:
+            break
+        cursor = f"&cursor={page['next']}"
+    assert seen == sorted((hour + 3600 * h, f"heat-{d}") for h in range(5) for d in range(3))
