@@ -21,7 +21,7 @@ def _ctx(**kw: Any) -> dict[str, Any]:
     return {"t": TEXTS[lang()], "lang": lang(), **kw}
 
 
-def _device_map(devices: list[Any], gw_ids: list[str]) -> list[dict[str, Any]]:
+def _device_map(devices: list[Any], colour: dict[str, str]) -> list[dict[str, Any]]:
     """Server-side projection of device positions into a 600×360 SVG, coloured by gateway."""
     pts = [d for d in devices if d["lat"] is not None and d["lon"] is not None]
     if not pts:
@@ -31,7 +31,6 @@ def _device_map(devices: list[Any], gw_ids: list[str]) -> list[dict[str, Any]]:
     k = math.cos(math.radians((lat0 + lat1) / 2))
     w, h = max((lon1 - lon0) * k, 1e-6), max(lat1 - lat0, 1e-6)
     s = min(560 / w, 320 / h)
-    colour = {gw: GW_COLOURS[i % len(GW_COLOURS)] for i, gw in enumerate(gw_ids)}
     return [{"x": round(20 + (d["lon"] - lon0) * k * s, 1), "y": round(20 + (lat1 - d["lat"]) * s, 1),
              "id": d["id"], "gw": d["gw"], "kind": d["kind"], "colour": colour.get(d["gw"], "#999")}
             for d in pts]
@@ -46,10 +45,9 @@ def gateways() -> Any:
                      "(SELECT count(*) FROM devices d WHERE d.gw = g.id) AS n FROM gateways g "
                      "ORDER BY g.id").fetchall()
     devices = db.execute("SELECT id, kind, gw, lat, lon FROM devices ORDER BY id").fetchall()
-    ids = [r["id"] for r in gws]
+    colours = {r["id"]: GW_COLOURS[i % len(GW_COLOURS)] for i, r in enumerate(gws)}
     return render_template("admin_gateways.html", **_ctx(
-        gateways=gws, points=_device_map(devices, ids), now=time.time(),
-        colours={gw: GW_COLOURS[i % len(GW_COLOURS)] for i, gw in enumerate(ids)}))
+        gateways=gws, points=_device_map(devices, colours), now=time.time(), colours=colours))
 
 
 @bp.get("/devices")

@@ -116,7 +116,6 @@ def require(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                     return _api_error(403, "forbidden", f"role {p.role!r} may not do this")
                 abort(403)
             return view(*a, **kw)
-        wrapped.required_roles = roles  # type: ignore[attr-defined]
         return wrapped
     return deco
 

@@ -110,6 +110,3 @@ class Database:
             return f"(({column})::jsonb #>> '{{{','.join(path)}}}')::double precision"
         return f"json_extract({column}, '$.{'.'.join(path)}')"
 
-    @property
-    def migrations_folder(self) -> str:
-        return self.dialect

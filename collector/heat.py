@@ -20,7 +20,7 @@ def page() -> Any:
     t = TEXTS[lg]
     legend = list(zip(t["levels"], LEVEL_COLOURS, LEVEL_RANGES, strict=True))
     resp = make_response(render_template(
-        "heat.html", t=t, lang=lg, other="en" if lg == "ja" else "ja", legend=legend,
+        "heat.html", t=t, lang=lg, legend=legend,
         colours=LEVEL_COLOURS, refresh_ms=current_app.config["LIVE_REFRESH_MS"]))
     resp.set_cookie("lang", lg, samesite="Lax")
     return resp

@@ -21,6 +21,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 
+from machimori import logs
+
 from .cli import add_db_argument
 
 log = logging.getLogger("machimori.collector.ngsi")
@@ -240,15 +242,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seconds between rounds (default 60)")
     p.add_argument("--tenant", default=None, help="NGSILD-Tenant header (default none)")
     p.add_argument("--once", action="store_true", help="push one round and exit")
-    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    logs.add_arguments(p)
     p.set_defaults(func=_cmd_push)
 
 
 def _cmd_push(args: argparse.Namespace) -> int:
     import signal
 
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.setup(args.log_level, args.log_format)
     if args.interval <= 0:
         log.error("--interval must be > 0 seconds")
         return 2

@@ -22,7 +22,6 @@ CHUNK = 5000  # raw rows per transaction: bounded memory and short write locks
 class RetentionResult:
     summaries_removed: int = 0
     hours_written: int = 0
-    events_removed: int = 0
 
 
 def _merge(acc: dict[str, dict[str, float]], wn: dict[str, float], values: dict[str, Any],

@@ -39,7 +39,7 @@ def migrate(db: Database) -> list[str]:
                "(name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)")
     done = {r[0] for r in db.execute("SELECT name FROM schema_migrations").fetchall()}
     applied = []
-    for name, sql in migrations(db.migrations_folder):
+    for name, sql in migrations(db.dialect):
         if name in done:
             continue
         db.begin(exclusive="machimori-migrate")

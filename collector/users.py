@@ -45,7 +45,7 @@ def _check_role(role: str) -> None:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
 
 
-def add_user(db: Database, username: str, password: str, role: str) -> int:
+def add_user(db: Database, username: str, password: str, role: str) -> None:
     if not USERNAME_RE.match(username):
         raise UserError("user name: 3–64 letters, digits or _ . @ -")
     if len(password) < MIN_PASSWORD:
@@ -55,7 +55,6 @@ def add_user(db: Database, username: str, password: str, role: str) -> int:
         raise UserError(f"user {username!r} already exists")
     db.execute("INSERT INTO users (username, password_hash, role, created_at) VALUES (?,?,?,?)",
                (username, _hasher.hash(password), role, time.time()))
-    return db.execute("SELECT id FROM users WHERE username = ?", (username,)).fetchone()[0]
 
 
 def list_users(db: Database) -> list[tuple[int, str, str, bool]]:
