@@ -13,6 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
+from gateway.kernels.heat import LUX_PER_WM2, wbgt_moe
+
 from .solar import clear_sky_ghi, sun_position
 
 JST = dt.timezone(dt.timedelta(hours=9))
@@ -247,7 +249,7 @@ def node_reading(town: Town, node: HeatNode, index: int, t: float) -> NodeReadin
     direct = w.ghi * sun
     diffuse = w.ghi * 0.15
     air = w.air_c + node.uhi_c + 0.002 * direct + rng.normal(0, 0.08)
-    lux = max(0.0, (direct + diffuse) * 110.0 * (1 + rng.normal(0, 0.02)))
+    lux = max(0.0, (direct + diffuse) * LUX_PER_WM2 * (1 + rng.normal(0, 0.02)))
     surface = air + SURFACE_GAIN[node.surface] * (direct + diffuse) - 1.0 + rng.normal(0, 0.2)
     globe = air + 0.011 * (direct + 0.5 * diffuse) + rng.normal(0, 0.1) if node.has_globe else None
     # Solar-charged 18650: between 60 % and 100 % over a slow seasonal-ish cycle per node.
@@ -301,6 +303,6 @@ def pedestrians_per_minute(town: Town, t: float) -> float:
     w = weather(town, t)
     rh = rh_from(w.air_c, w.dewpoint_c)
     sr = w.ghi / 1000.0
-    wbgt = (0.735 * w.air_c + 0.0374 * rh + 0.00292 * w.air_c * rh + 7.619 * sr
-            - 4.557 * sr * sr - 0.0572 * w.wind_ms - 4.064)
+    wbgt = float(wbgt_moe(np.array([w.air_c]), np.array([rh]), np.array([sr]),
+                          np.array([w.wind_ms]))[0])
     return base * max(0.3, 1.0 - 0.08 * max(0.0, wbgt - 25.0))
