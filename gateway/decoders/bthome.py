@@ -21,6 +21,7 @@ from machimori.contract.bthome import (
     DIMMER_EVENTS,
     OBJECTS,
 )
+from machimori.contract.bthome import nonce as contract_nonce
 
 from .errors import DecodeError
 
@@ -169,8 +170,8 @@ def decode(data: bytes, bindkey: bytes | None = None, mac: str | None = None) ->
         raise DecodeError("truncated", "encrypted advert shorter than info+data+counter+MIC")
     ctr = data[-8:-4]
     try:
-        nonce = bytes.fromhex(mac.replace(":", "")) + b"\xd2\xfc" + data[:1] + ctr
-        plain = _cipher(bytes(bindkey)).decrypt(nonce, bytes(data[1:-8] + data[-4:]), None)
+        plain = _cipher(bytes(bindkey)).decrypt(contract_nonce(mac, data[0], bytes(ctr)),
+                                                bytes(data[1:-8] + data[-4:]), None)
     except InvalidTag:
         raise DecodeError("bad_mic", "MIC mismatch: wrong bindkey, wrong MAC or forged") from None
     except ValueError as exc:

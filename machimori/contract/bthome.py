@@ -178,6 +178,13 @@ def heat_node_objects(packet_id: int, battery: int, air_c: float, humidity: floa
 
 
 
+def nonce(mac: str, info: int, counter: bytes) -> bytes:
+    """The AES-CCM nonce: MAC as printed (most significant byte first), the service UUID
+    little-endian, the device-information byte, the 4-byte counter (little-endian)."""
+    return (bytes.fromhex(mac.replace(":", "")) + SERVICE_UUID16.to_bytes(2, "little")
+            + bytes([info]) + counter)
+
+
 def encrypt_service_data(objects: list[tuple[int, float]], bindkey: bytes, mac: str,
                          counter: int, trigger: bool = False) -> bytes:
     """Encrypted BTHome v2 service data: info byte, AES-CCM ciphertext, counter (LE), 4-byte MIC.
@@ -189,6 +196,6 @@ def encrypt_service_data(objects: list[tuple[int, float]], bindkey: bytes, mac: 
 
     info = VERSION_2 | DEVINFO_ENCRYPTED | (DEVINFO_TRIGGER if trigger else 0)
     ctr = counter.to_bytes(4, "little")
-    nonce = bytes.fromhex(mac.replace(":", "")) + b"\xd2\xfc" + bytes([info]) + ctr
-    sealed = AESCCM(bindkey, tag_length=4).encrypt(nonce, encode_objects(objects), None)
+    sealed = AESCCM(bindkey, tag_length=4).encrypt(nonce(mac, info, ctr), encode_objects(objects),
+                                                    None)
     return bytes([info]) + sealed[:-4] + ctr + sealed[-4:]
