@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from machimori.files import write_private
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -176,17 +177,6 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     return 0 if found["device"] != "unknown" else 1
 
 
-def write_secret(path: Path, text: str) -> None:
-    """Create the file with mode 0600 from the start: never world-readable, not even briefly."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o600)  # an existing tmp file keeps its old mode otherwise
-    os.replace(tmp, path)
-
-
 def _cmd_pair(args: argparse.Namespace) -> int:
     from .config import ConfigError, RouteBConfig, dump, load
     from .routeb import RouteBClient, RouteBError
@@ -216,7 +206,7 @@ def _cmd_pair(args: argparse.Namespace) -> int:
         finally:
             client.close()
     cred = Path(args.credentials) if args.credentials else cfg.data_dir / "routeb.json"
-    write_secret(cred, json.dumps({"rbid": args.rbid, "password": args.password}))
+    write_private(cred, json.dumps({"rbid": args.rbid, "password": args.password}))
     new = replace(cfg, routeb=RouteBConfig(args.port, str(cred), layout,
                                            cfg.routeb.interval_s))
     write_config(Path(args.config), dump(new))

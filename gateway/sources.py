@@ -115,12 +115,11 @@ def people_secret(data_dir: Path) -> bytes:
     """The gateway's own secret for people counting: made once, mode 0600, never sent."""
     import os
 
+    from machimori.files import write_private
+
     path = data_dir / "people.key"
     if path.exists():
         return path.read_bytes()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     secret = os.urandom(32)
-    with os.fdopen(fd, "wb") as f:
-        f.write(secret)
+    write_private(path, secret)
     return secret

@@ -51,11 +51,12 @@ def _count(db: Path) -> tuple[int, int, int]:
 
 def _demo_admin(db: Path, data: Path) -> str:
     """The demo's admin account: made once with a random password kept in the data dir."""
-    import os
     import secrets
 
     from collector.store import connect, migrate
     from collector.users import UserError, add_user
+
+    from .files import write_private
 
     path = data / "admin-password.txt"
     if path.exists():
@@ -69,9 +70,7 @@ def _demo_admin(db: Path, data: Path) -> str:
         return "(set in an earlier run; `machimori collector user add` makes another admin)"
     finally:
         con.close()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(password + "\n")
+    write_private(path, password + "\n")
     return password
 
 
