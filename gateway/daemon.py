@@ -169,11 +169,10 @@ def _counters(pipeline: Any, *sources: Any) -> dict[str, int]:
 def _open_source(cfg: Any) -> tuple[Any, Any]:
     if cfg.source == "sim":
         from sim.source import SimClock, SimSource
-        from sim.town import build_town
+        from sim.town import town_for
 
         s = cfg.sim
-        town = build_town(s.town_seed, gateways=s.gateways, nodes=s.nodes,
-                          residents=s.residents, households=s.households)
+        town = town_for(s)
         clock = SimClock(s.sim_start or time.time(), s.wall_anchor or time.time(), s.speed)
         return SimSource(town, cfg.id), lambda: clock.now(time.time())
     from .ble import open_ble_source  # type: ignore[attr-defined]

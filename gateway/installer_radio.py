@@ -152,9 +152,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                 bindkeys[dev.address] = dev.key
     if args.sim:
         from sim.source import SimClock, SimSource
-        from sim.town import build_town
+        from sim.town import build_town, town_for
 
-        town = build_town(1)
+        # The configuration's own town when it has one, so its enrolled tag keys resolve.
+        town = town_for(cfg.sim) if cfg is not None and cfg.source == "sim" else build_town(1)
         if not tag_keys:  # the demo town's own tags, so that they resolve in the table
             tag_keys = {r.id: r.key for r in town.residents}
         gw = cfg.id if cfg is not None and cfg.id in town.by_gateway else town.gateways[0].id

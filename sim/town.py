@@ -10,6 +10,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -113,6 +114,12 @@ def _offset(center: tuple[float, float], north_m: float, east_m: float) -> tuple
     lat = center[0] + north_m / M_PER_DEG_LAT
     lon = center[1] + east_m / (M_PER_DEG_LAT * math.cos(math.radians(center[0])))
     return round(lat, 6), round(lon, 6)
+
+
+def town_for(sim: Any) -> Town:
+    """The town a gateway configuration's [sim] section describes (every gateway alike)."""
+    return build_town(sim.town_seed, gateways=sim.gateways, nodes=sim.nodes,
+                      residents=sim.residents, households=sim.households)
 
 
 def build_town(seed: int = 1, gateways: int = 3, nodes: int = 30, residents: int = 20,
