@@ -76,8 +76,6 @@ class InfluxConfig:
 class InfluxStats:
     written: int = 0  # points the server accepted
     failed_batches: int = 0  # batches given up by the client after its retries
-    retries: int = 0
-    depth: int = 0  # queue depth at the last poll
 
 
 class InfluxSink:
@@ -103,7 +101,6 @@ class InfluxSink:
         self._results.put((False, data if isinstance(data, bytes) else data.encode()))
 
     def _on_retry(self, conf: tuple[str, str, str], data: bytes | str, exc: Exception) -> None:
-        self.stats.retries += 1
         log.info("influx write will be retried: %s", _brief(exc))
 
     # ---- lifecycle
@@ -141,22 +138,29 @@ class InfluxSink:
         in_flight: set[int] = set()
         backoff = 0.0
         resume_at = 0.0
+        # Highest queue id handed to the client. Read from the start again after a failure,
+        # and once a minute in case a lower id committed late (another writer's transaction).
+        handed = 0
+        rescan_at = time.monotonic() + 60.0
         try:
             while not self._stop.is_set():
                 accepted, failed = self._settle(store, waiting, in_flight)
                 if accepted and not failed:
                     backoff = 0.0
                 if failed:
+                    handed = 0  # the failed points are out of flight again: pick them up anew
                     backoff = min(c.backoff_max_s, max(0.5, backoff * 2))
                     resume_at = time.monotonic() + backoff
                     log.warning("influx sink backing off %.1f s (%d queued)", backoff,
                                 store.sink_depth(SINK))
+                if time.monotonic() >= rescan_at:
+                    handed, rescan_at = 0, time.monotonic() + 60.0
                 room = c.max_in_flight - len(in_flight)
                 if room > 0 and time.monotonic() >= resume_at:
                     lines = []
-                    # The queue has no cursor: ask past what is in flight and skip that part.
-                    for qid, payload in store.sink_batch(SINK, len(in_flight) + room):
-                        if qid in in_flight:
+                    for qid, payload in store.sink_batch(SINK, room, after_id=handed):
+                        handed = max(handed, qid)
+                        if qid in in_flight:  # only after a failure reset `handed`
                             continue
                         try:
                             line = point_line(payload).encode()
@@ -172,7 +176,6 @@ class InfluxSink:
                     if lines:
                         api.write(bucket=c.bucket, org=c.org, record=lines,
                                   write_precision=WritePrecision.MS)  # type: ignore[arg-type]
-                self.stats.depth = store.sink_depth(SINK)
                 try:
                     self._results.put(self._results.get(timeout=self.poll_s))  # wake early
                 except queue.Empty:

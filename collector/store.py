@@ -191,10 +191,11 @@ class Store:
                 [v for row in chunk for v in row])
 
     # ---- the sink queue (read by sink workers, e.g. collector/influx.py)
-    def sink_batch(self, sink: str, limit: int) -> list[tuple[int, dict[str, Any]]]:
-        """The oldest queued summaries for `sink`: (queue id, summary payload)."""
-        rows = self.db.execute("SELECT id, payload FROM sink_queue WHERE sink = ? ORDER BY id "
-                               "LIMIT ?", (sink, limit)).fetchall()
+    def sink_batch(self, sink: str, limit: int, after_id: int = 0
+                   ) -> list[tuple[int, dict[str, Any]]]:
+        """The oldest queued summaries for `sink` after queue id `after_id`: (id, payload)."""
+        rows = self.db.execute("SELECT id, payload FROM sink_queue WHERE sink = ? AND id > ? "
+                               "ORDER BY id LIMIT ?", (sink, after_id, limit)).fetchall()
         return [(r[0], json.loads(r[1])) for r in rows]
 
     def sink_done(self, ids: list[int]) -> None:
