@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
 from collector.store import Store
-from machimori.procs import free_port, spawn, stop, wait_for
 from sim.town import build_town
 
+from .harness import Collector
 from .test_collector import T, summary
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -28,20 +27,14 @@ def web(tmp_path: Path):
                summary(2, device="heat-002", end=T + 60, wbgt=31.5, level=4)])
     basemap = tmp_path / "basemap.geojson"
     basemap.write_text(json.dumps(build_town(1).basemap()))
-    port = free_port()
-    proc = spawn(["-m", "machimori.cli", "collector", "run", "--no-ingest", "--db", str(db),
-                  "--port", str(port), "--basemap", str(basemap)], tmp_path / "web.log")
-
-    def up() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1):
-                return True
-        except OSError:
-            return False
-    wait_for(up, 60, "the web server")
-    yield f"http://127.0.0.1:{port}", st
-    stop(proc)
-    st.close()
+    # Web only: the page reads the database; the broker URL is not used with --no-ingest.
+    web = Collector(tmp_path, "mqtt://127.0.0.1:1", db=str(db),
+                    extra_args=("--no-ingest", "--basemap", str(basemap))).start()
+    try:
+        yield web.base, st
+    finally:
+        web.stop()
+        st.close()
 
 
 def test_heat_map_live_in_chromium(web, tmp_path: Path) -> None:
