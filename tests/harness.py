@@ -47,14 +47,15 @@ class Managed:
 class Mosquitto(Managed):
     """A real Mosquitto on a free loopback port, with persistence so a restart keeps sessions."""
 
-    def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = ""):
+    def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = "",
+                 anonymous: bool = True):
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.conf = self.dir / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"allow_anonymous {'true' if anonymous else 'false'}\n"
             "persistence true\n"
             f"persistence_location {self.dir}/\n"
             "autosave_interval 1\n"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -12,31 +11,24 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from machimori.contract import mqtt as contract
-from machimori.procs import free_port, port_open, stop, wait_for
-from tests.harness import REPO, mosquitto_binary
+from machimori.procs import wait_for
+from tests.harness import REPO, Mosquitto
 
 USERS = {"gw-01": "pw-gw-01-secret", "gw-02": "pw-gw-02-secret", "collector": "pw-coll"}
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[int]:
-    port = free_port()
     pw = tmp_path / "passwd"
     for i, (user, password) in enumerate(USERS.items()):
         subprocess.run(["mosquitto_passwd", *(["-c"] if i == 0 else []), "-b", str(pw), user,
                         password], check=True, capture_output=True)
-    conf = tmp_path / "mosquitto.conf"
     # The deployed ACL template itself, not a copy of it.
-    conf.write_text(f"per_listener_settings false\nlistener {port} 127.0.0.1\n"
-                    f"allow_anonymous false\npassword_file {pw}\n"
-                    f"acl_file {REPO / 'deploy' / 'mosquitto' / 'machimori.acl'}\n"
-                    f"user {getpass.getuser()}\nlog_dest file {tmp_path}/mosquitto.log\n")
-    proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(lambda: port_open(port) or proc.poll() is not None, 15, "mosquitto")
-    assert proc.poll() is None, (tmp_path / "mosquitto.log").read_text()
-    yield port
-    stop(proc)
+    m = Mosquitto(tmp_path / "mosquitto", anonymous=False, extra_conf=(
+        f"password_file {pw}\nacl_file {REPO / 'deploy' / 'mosquitto' / 'machimori.acl'}\n"))
+    m.start()
+    yield m.port
+    m.stop()
 
 
 def client(port: int, user: str, password: str, cid: str = "") -> tuple[mqtt.Client, list]:
