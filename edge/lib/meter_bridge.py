@@ -7,6 +7,7 @@ loses nothing and a power cut loses at most save_s worth of pulses.
 
 import struct
 
+import persist
 import pulse_line
 
 _MAGIC = 0x4D4D5042  # "MMPB"
@@ -18,12 +19,7 @@ class CountStore:
         self._path = path
 
     def load(self):
-        flash = 0
-        try:
-            with open(self._path) as f:
-                flash = int(f.read())
-        except (OSError, ValueError):
-            pass
+        flash = persist.read_int(self._path)
         mem = self._rtc.memory()
         if len(mem) >= 8:
             magic, total = struct.unpack("<II", mem[:8])
@@ -35,12 +31,7 @@ class CountStore:
         self._rtc.memory(struct.pack("<II", _MAGIC, total))
 
     def save(self, total):
-        tmp = self._path + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(str(total))
-        import os
-
-        os.rename(tmp, self._path)
+        persist.write_int(self._path, total)
 
 
 class Bridge:

@@ -11,6 +11,25 @@ import struct
 _MAGIC = 0x4D4D4331  # "MMC1"
 
 
+def read_int(path):
+    """The integer kept in a flash file; 0 when it is missing or unreadable."""
+    try:
+        with open(path) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 0
+
+
+def write_int(path, v):
+    """Replace the file's integer atomically (littlefs rename: old or new, never half)."""
+    import os
+
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(v))
+    os.rename(tmp, path)
+
+
 class ReservedCounter:
     def __init__(self, rtc, path, block=1024):
         self._rtc = rtc
@@ -25,28 +44,13 @@ class ReservedCounter:
                 self.value, self._reserved = value, reserved
                 return
         # Power-on: start at the last reservation; values below it may have been used.
-        self.value = self._reserved = self._read_flash()
-
-    def _read_flash(self):
-        try:
-            with open(self._path) as f:
-                return int(f.read())
-        except (OSError, ValueError):
-            return 0
-
-    def _write_flash(self, v):
-        tmp = self._path + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(str(v))
-        import os
-
-        os.rename(tmp, self._path)  # atomic on littlefs: old or new, never half
+        self.value = self._reserved = read_int(self._path)
 
     def next(self):
         v = self.value
         if v >= self._reserved:
             self._reserved = v + self._block
-            self._write_flash(self._reserved)
+            write_int(self._path, self._reserved)
         self.value = (v + 1) & 0xFFFFFFFF
         self._rtc.memory(struct.pack("<III", _MAGIC, self.value, self._reserved))
         return v
