@@ -180,3 +180,12 @@ def test_every_device_config_field_is_documented_for_the_installer() -> None:
         fields |= set(role_fields)
     missing = sorted(f for f in fields if f"`{f}`" not in text)
     assert missing == []
+
+
+def test_the_roles_agree_everywhere() -> None:
+    """The device's validator and the build manifest keep their own copies (they run or load
+    without hw/): they must name the same roles as hw.boards, in the same order."""
+    from hw.firmware.bundle import EDGE, _load
+
+    assert _load("mm_config_roles", EDGE / "lib" / "mm_config.py").ROLES == ROLES
+    assert tuple(_load("manifest_roles", EDGE / "manifest.py").ROLES) == ROLES
