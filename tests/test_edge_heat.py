@@ -212,3 +212,17 @@ def test_the_globe_sensors_power_on_value_is_not_taken_for_a_reading(res: dict[s
     before, after, raw = res["globe_power_on_value"]
     assert before is False
     assert after is True and raw == 20 * 16
+
+
+def test_a_bad_crc_from_any_chip_is_refused_and_counted(res: dict[str, Any]) -> None:
+    got = res["crc_errors"]
+    air, surface, globe, rh, lux, errors = got["clean"]
+    assert errors == 0 and None not in (air, surface, globe, rh, lux)
+    lost = {"sht": (0, 3), "mlx": (1,), "globe": (2,)}  # which readings each chip provides
+    for chip, idx in lost.items():
+        values, errs = got[chip][:5], got[chip][5]
+        assert errs >= 1, chip
+        for i in range(5):  # the corrupted chip's values are refused, the others come through
+            assert (values[i] is None) == (i in idx), (chip, i)
+            if i not in idx:
+                assert values[i] == got["clean"][i]

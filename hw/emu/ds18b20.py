@@ -24,6 +24,7 @@ class DS18B20:
         self.pad = bytearray(b"\x50\x05\x4b\x46\x7f\xff\x0c\x10\x00")  # 85 °C at power-on
         self.pad[8] = crc8_maxim(self.pad, 8)
         self.conversions = 0
+        self.corrupt_crc = False  # flip the scratchpad CRC's low bit at each conversion
         self.set(temperature_c)
         self._state = "idle"
         self._in = 0
@@ -115,7 +116,7 @@ class DS18B20:
             if b == 0x44:
                 t = self._raw()
                 self.pad[0], self.pad[1] = t & 0xFF, t >> 8
-                self.pad[8] = crc8_maxim(self.pad, 8)
+                self.pad[8] = crc8_maxim(self.pad, 8) ^ (1 if self.corrupt_crc else 0)
                 self.conversions += 1
                 self._done_at = self._clock.now() + _CONV_MS[self.pad[4] | 0x1F]
                 self._state = "converting"

@@ -25,6 +25,7 @@ class MLX90614:
         self._reply = bytearray(3)
         self._pos = 0
         self._hdr = bytearray(3)
+        self.corrupt_crc = False  # flip the PEC's low bit, as line noise would
         self.set(object_c, ambient_c)
 
     def set(self, object_c, ambient_c=25.0, error=False):
@@ -40,7 +41,7 @@ class MLX90614:
             r[0], r[1] = w & 0xFF, w >> 8
             h = self._hdr
             h[0], h[1], h[2] = self.address << 1, self._cmd, (self.address << 1) | 1
-            r[2] = crc8_smbus(r, 2, crc8_smbus(h))
+            r[2] = crc8_smbus(r, 2, crc8_smbus(h)) ^ (1 if self.corrupt_crc else 0)
             self._pos = 0
         else:
             self._cmd = -1

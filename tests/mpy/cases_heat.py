@@ -85,6 +85,25 @@ def heat_advert(key):
 
 KEY = bytes(range(0x10, 0x20))
 
+def crc_errors():
+    """Each chip's CRC corrupted in turn: the driver refuses the reading, the sampler counts
+    an error, and the value from the good chips still comes through."""
+    out = {}
+    for name, chip in (("sht", sht), ("mlx", mlx), ("globe", globe)):
+        chip.corrupt_crc = True
+        try:
+            s = make_sampler()
+            s.sample(2, 200, clock.advance)
+            out[name] = readings(s)
+        finally:
+            chip.corrupt_crc = False
+    s = make_sampler()
+    s.sample(2, 200, clock.advance)
+    out["clean"] = readings(s)
+    return out
+
+
+case("crc_errors", crc_errors)
 case("averaged", averaged)
 case("no_wait", no_wait)
 case("heap_locked", heap_locked)
