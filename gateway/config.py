@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -103,8 +103,6 @@ class GatewayConfig:
     ble: BleConfig = field(default_factory=BleConfig)
     routeb: RouteBConfig = field(default_factory=RouteBConfig)
 
-    def with_overrides(self, **kw: Any) -> GatewayConfig:
-        return replace(self, **kw)
 
 
 def _get(d: dict[str, Any], key: str, typ: type | tuple[type, ...], path: str, default: Any = ...,

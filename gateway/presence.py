@@ -71,5 +71,3 @@ class Presence:
     def unavailable(self, now: float) -> list[str]:
         return [a for a in self._d if not self.available(a, now)]
 
-    def addresses(self) -> list[str]:
-        return list(self._d)

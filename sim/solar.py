@@ -1,4 +1,7 @@
-"""Sun position and clear-sky irradiance, good to about a degree: enough for shade and heat."""
+"""Sun position with azimuth (for shade from buildings), good to about a degree.
+
+The gateway needs only the zenith angle (gateway/kernels/sun.py); the sim also needs the
+azimuth. Clear-sky radiation comes from the gateway's kernel: one model of the sky."""
 
 from __future__ import annotations
 
@@ -27,11 +30,3 @@ def sun_position(unix_time: float, lat: float, lon: float) -> tuple[float, float
                                  math.cos(phi) * math.sin(decl)
                                  - math.sin(phi) * math.cos(decl) * math.cos(ha))) % 360
     return elev, az
-
-
-def clear_sky_ghi(elevation_deg: float) -> float:
-    """Haurwitz clear-sky global horizontal irradiance, W/m²."""
-    if elevation_deg <= 0:
-        return 0.0
-    cz = math.sin(math.radians(elevation_deg))
-    return 1098.0 * cz * math.exp(-0.059 / cz)

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from gateway.kernels.heat import LUX_PER_WM2, wbgt_moe
+from gateway.kernels.sun import clear_sky_ghi
 
-from .solar import clear_sky_ghi, sun_position
+from .solar import sun_position
 
 JST = dt.timezone(dt.timedelta(hours=9))
 # Kumagaya (熊谷市), one of Japan's hottest towns: a fitting default centre.
@@ -221,7 +222,8 @@ def weather(town: Town, t: float) -> Weather:
     air = tmin + (tmax - tmin) * f
     elev, az = sun_position(t, *town.center)
     cloud = 0.15 + 0.1 * math.sin(t / 1800.0 + town.seed)  # slow passing clouds
-    ghi = clear_sky_ghi(elev) * (1 - cloud)
+    cos_z = math.sin(math.radians(elev))
+    ghi = float(clear_sky_ghi(np.array([cos_z]))[0]) * (1 - cloud)  # Haurwitz, as the gateway
     return Weather(air, 23.5 + 0.7 * _day_noise(town.seed, t, 3), ghi,
                    1.5 + 0.8 * math.sin(t / 900.0), elev, az)
 
