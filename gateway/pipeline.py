@@ -263,8 +263,8 @@ class Pipeline:
         sr_kw = np.nan_to_num(allv[:, _LUX]) / LUX_PER_WM2 / 1000.0
         wbgt_all = wbgt_moe(allv[:, _AIR].copy(), allv[:, _RH].copy(), sr_kw,
                             np.full(allv.shape[0], DEFAULT_WIND_MS))
-        sizes = [len(w) for w in windows]
-        means = np.array([np.nanmean(w) for w in np.split(wbgt_all, np.cumsum(sizes)[:-1])])
+        per_row = np.split(wbgt_all, np.cumsum([len(w) for w in windows])[:-1])
+        means = np.array([np.nanmean(w) for w in per_row])
         prev = self._levels[rows]
         levels = wbgt_levels(means, LEVEL_BOUNDS, prev, LEVEL_HYSTERESIS_C)
         lux_mean = np.array([np.nanmean(w[:, _LUX]) if np.isfinite(w[:, _LUX]).any()
@@ -272,11 +272,8 @@ class Pipeline:
         state, events = self.heat_detect.close(
             start, end, rows, [w[:, _AIR].copy() for w in windows],
             [w[:, _SURF].copy() for w in windows], lux_mean)
-        offset = 0
         for k, row in enumerate(rows):
-            v = windows[k]
-            w = wbgt_all[offset:offset + len(v)]
-            offset += len(v)
+            v, w = windows[k], per_row[k]
             d = self.heat[row]
             values = {name: s for j, name in enumerate(HEAT_CHANNELS)
                       if (s := _stats(v[:, j])) is not None}
