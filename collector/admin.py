@@ -11,7 +11,20 @@ from flask import Blueprint, g, render_template, request
 from .app import get_db
 from .auth import get_write_db, require
 from .i18n import TEXTS, lang
-from .users import ROLES, UserError, add_user, list_users
+from .users import (
+    PEOPLE_ROLES,
+    ROLES,
+    UserError,
+    add_user,
+    end_sessions,
+    list_tokens,
+    list_users,
+    revoke_token,
+    session_counts,
+    set_disabled,
+    set_password,
+    set_role,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 GW_COLOURS = ("#0f5c4d", "#d9480f", "#1c7ed6", "#ae3ec9", "#2b8a3e", "#e67700", "#495057")
@@ -61,16 +74,40 @@ def devices() -> Any:
 @bp.route("/users", methods=["GET", "POST"])
 @require("admin")
 def users() -> Any:
+    """Accounts and API tokens: add, disable, change role, reset password, sign out
+    everywhere, revoke. Every change that takes rights away ends the user's sessions."""
+    t = TEXTS[lang()]
     message = error = None
     status = 200
+    db = get_write_db()
     if request.method == "POST":
+        f = request.form
+        action = f.get("action", "add")
+        name = f.get("username", "").strip()
         try:
-            add_user(get_write_db(), request.form.get("username", "").strip(),
-                     request.form.get("password", ""), request.form.get("role", ""))
-            message = TEXTS[lang()]["user_added"]
-        except UserError as exc:
+            if action == "add":
+                add_user(db, name, f.get("password", ""), f.get("role", ""))
+                message = t["user_added"]
+            elif name == g.principal.name and action in ("disable", "role"):
+                raise UserError("you cannot disable yourself or change your own role")
+            elif action == "disable":
+                set_disabled(db, name, True)
+            elif action == "enable":
+                set_disabled(db, name, False)
+            elif action == "role":
+                set_role(db, name, f.get("role", ""))
+            elif action == "password":
+                set_password(db, name, f.get("password", ""))
+            elif action == "logout":
+                end_sessions(db, name)
+            elif action == "revoke":
+                revoke_token(db, int(f.get("token_id", "0") or 0))
+            else:
+                raise UserError(f"unknown action {action[:20]!r}")
+            message = message or t["done"]
+        except (UserError, ValueError) as exc:
             error, status = str(exc), 400
     page = render_template("admin_users.html", **_ctx(
-        users=list_users(get_write_db()), roles=ROLES, message=message, error=error,
-        me=g.principal))
+        users=list_users(db), roles=PEOPLE_ROLES, token_roles=ROLES, message=message,
+        error=error, me=g.principal, sessions=session_counts(db), tokens=list_tokens(db)))
     return page, status

@@ -7,6 +7,8 @@ cookie must carry the session's CSRF token (form field `csrf_token` or header `X
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import hmac
 import secrets
@@ -33,12 +35,17 @@ from .i18n import TEXTS, lang
 from .store import connect
 from .users import (
     LAST_USED_EVERY_S,
+    PEOPLE_ROLES,
+    SESSION_SEEN_EVERY_S,
     authenticate,
+    end_session,
     login_blocked,
     record_login,
+    session_seen,
+    session_user,
+    start_session,
     token_lookup,
     token_used,
-    user_by_id,
 )
 
 bp = Blueprint("auth", __name__)
@@ -61,11 +68,12 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/metrics"
 
 
-def _api_error(status: int, code: str, message: str) -> Any:
+def _api_error(status: int, code: str, message: str, basic: bool = False) -> Any:
     resp = jsonify({"error": code, "message": message})
     resp.status_code = status
     if status == 401:
-        resp.headers["WWW-Authenticate"] = 'Bearer realm="machimori"'
+        scheme = "Basic" if basic else "Bearer"
+        resp.headers["WWW-Authenticate"] = f'{scheme} realm="machimori"'
     return resp
 
 
@@ -74,17 +82,33 @@ def load_principal() -> Any:
     g.principal = None
     g.via = None
     header = request.headers.get("Authorization", "")
+    token = None
     if header.startswith("Bearer "):
-        found = token_lookup(get_db(), header[7:].strip())
+        token = header[7:].strip()
+    elif header.startswith("Basic "):
+        # Phones (OwnTracks HTTP mode) can only send Basic auth: the password is the token.
+        try:
+            token = base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")[2]
+        except (binascii.Error, UnicodeDecodeError):
+            token = ""
+    if token is not None:
+        found = token_lookup(get_db(), token)
         if found is None:
-            return _api_error(401, "unauthorized", "unknown or revoked API token")
+            return _api_error(401, "unauthorized", "unknown or revoked API token",
+                              basic=header.startswith("Basic "))
         g.principal, g.via = found[0], "token"
         now = time.time()
         if found[1] is None or now - found[1] > LAST_USED_EVERY_S:
             token_used(get_write_db(), found[0].id, now)
-    elif "uid" in session:
-        g.principal = user_by_id(get_db(), session["uid"])
-        g.via = "session" if g.principal else None
+    elif "sid" in session:
+        live = session_user(get_db(), session["sid"])
+        if live is None:
+            session.clear()  # ended on the server: signed out, disabled or changed
+        else:
+            g.principal, g.via = live[0], "session"
+            now = time.time()
+            if now - live[1] > SESSION_SEEN_EVERY_S:
+                session_seen(get_write_db(), session["sid"], now)
     if request.method in UNSAFE and g.via != "token":
         sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
         if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
@@ -102,7 +126,9 @@ def close_write_db(exc: BaseException | None) -> None:
 
 
 def require(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Signed in (any role if none given), with one of `roles`."""
+    """Signed in (any role of a person if none given), with one of `roles`. A device token
+    (a phone's) is let in only where `device` is named."""
+    allowed = roles or PEOPLE_ROLES
     def deco(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapped(*a: Any, **kw: Any) -> Any:
@@ -111,7 +137,7 @@ def require(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 if _wants_json():
                     return _api_error(401, "unauthorized", "sign in or send a bearer token")
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-            if roles and p.role not in roles:
+            if p.role not in allowed:
                 if _wants_json():
                     return _api_error(403, "forbidden", f"role {p.role!r} may not do this")
                 abort(403)
@@ -147,9 +173,12 @@ def login() -> Any:
             p = authenticate(db, username, password)
             record_login(db, username, ip, p is not None, now)
             if p is not None:
+                old = session.get("sid")
+                if old:
+                    end_session(db, old)
                 session.clear()
                 session.permanent = True
-                session["uid"] = p.id
+                session["sid"] = start_session(db, p.id, ip, now)
                 session["csrf"] = secrets.token_urlsafe(32)
                 return redirect(_safe_next(request.args.get("next")))
             error, status = t["login_failed"], 401
@@ -163,5 +192,7 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
+    if "sid" in session:
+        end_session(get_write_db(), session["sid"])
     session.clear()
     return redirect(url_for("heat.page"))

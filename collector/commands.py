@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from .cli import add_db_argument
 
@@ -37,6 +39,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = usub.add_parser("list", help="list users", description="List users and roles.")
     add_db_argument(ls)
     ls.set_defaults(func=_cmd_user_list)
+    # Offboarding: each of these also ends the user's sessions (except enable).
+    for name, help_ in (("disable", "disable an account and sign it out everywhere"),
+                        ("enable", "enable a disabled account"),
+                        ("logout", "end every session of a user (sign out everywhere)")):
+        c = usub.add_parser(name, help=help_, description=help_[0].upper() + help_[1:] + ".")
+        add_db_argument(c)
+        c.add_argument("--username", required=True, help="the account")
+        c.set_defaults(func=_cmd_user_change, change=name)
+    role = usub.add_parser("role", help="change a user's role (ends their sessions)",
+                           description="Change a user's role; their sessions end.")
+    add_db_argument(role)
+    role.add_argument("--username", required=True, help="the account")
+    role.add_argument("--role", required=True, help="admin, planner, responder or viewer")
+    role.set_defaults(func=_cmd_user_change, change="role")
+    pw = usub.add_parser("passwd", help="set a new password (ends their sessions)",
+                         description="Reset a user's password; their sessions end.")
+    add_db_argument(pw)
+    pw.add_argument("--username", required=True, help="the account")
+    pw.add_argument("--password-stdin", action="store_true",
+                    help="read the password from standard input (else: prompt)")
+    pw.set_defaults(func=_cmd_user_change, change="passwd")
 
     r = sub.add_parser("retention", help="fold old summary windows into hourly rows",
                        description="Down-sample summaries older than --keep-days into hourly "
@@ -57,8 +80,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                                        "once and stored only as a hash.")
     add_db_argument(tadd)
     tadd.add_argument("--name", required=True, help="what uses it, e.g. prometheus")
-    tadd.add_argument("--role", required=True, help="admin, planner, responder or viewer")
+    tadd.add_argument("--role", required=True,
+                      help="admin, planner, responder, viewer, or device (a phone's OwnTracks)")
     tadd.set_defaults(func=_cmd_token_add)
+    tls = tsub.add_parser("list", help="list API tokens", description="List API tokens "
+                          "(never the tokens themselves): id, name, role, last use, revoked.")
+    add_db_argument(tls)
+    tls.set_defaults(func=_cmd_token_list)
+    trev = tsub.add_parser("revoke", help="revoke an API token",
+                           description="Revoke an API token: it stops working at once.")
+    add_db_argument(trev)
+    trev.add_argument("--id", type=int, required=True, help="the token's id (token list)")
+    trev.set_defaults(func=_cmd_token_revoke)
 
 
 def _db(url: str):
@@ -86,26 +119,62 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_user_add(args: argparse.Namespace) -> int:
-    from .users import UserError, add_user
+def _read_password(from_stdin: bool) -> str | None:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != password:
+        print("the passwords differ", file=sys.stderr)
+        return None
+    return password
 
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("password: ")
-        if getpass.getpass("again: ") != password:
-            print("the passwords differ", file=sys.stderr)
-            return 2
-    db = _db(args.db)
+
+def _with_db(url: str, change: Callable[[Any], str]) -> int:
+    """Run one account change; print what it did, or the error (exit 2)."""
+    from .users import UserError
+
+    db = _db(url)
     try:
-        add_user(db, args.username, password, args.role)
+        print(change(db))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
         db.close()
-    print(f"added {args.username} ({args.role})")
     return 0
+
+
+def _cmd_user_add(args: argparse.Namespace) -> int:
+    from .users import add_user
+
+    password = _read_password(args.password_stdin)
+    if password is None:
+        return 2
+
+    def change(db: Any) -> str:
+        add_user(db, args.username, password, args.role)
+        return f"added {args.username} ({args.role})"
+    return _with_db(args.db, change)
+
+
+def _cmd_user_change(args: argparse.Namespace) -> int:
+    from . import users
+
+    password = _read_password(args.password_stdin) if args.change == "passwd" else ""
+    if password is None:
+        return 2
+
+    def change(db: Any) -> str:
+        if args.change in ("disable", "enable"):
+            users.set_disabled(db, args.username, args.change == "disable")
+        elif args.change == "role":
+            users.set_role(db, args.username, args.role)
+        elif args.change == "passwd":
+            users.set_password(db, args.username, password)
+        else:
+            return f"{args.username}: {users.end_sessions(db, args.username)} session(s) ended"
+        return f"{args.username}: {args.change} done"
+    return _with_db(args.db, change)
 
 
 def _cmd_user_list(args: argparse.Namespace) -> int:
@@ -119,18 +188,29 @@ def _cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_token_add(args: argparse.Namespace) -> int:
-    from .users import UserError, add_token
+    from .users import add_token
 
-    db = _db(args.db)
-    try:
-        token = add_token(db, args.name, args.role)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        db.close()
-    print(token)
-    return 0
+    return _with_db(args.db, lambda db: add_token(db, args.name, args.role))
+
+
+def _cmd_token_list(args: argparse.Namespace) -> int:
+    from .users import list_tokens
+
+    def show(db: Any) -> str:
+        return "\n".join(f"{r['id']}\t{r['name']}\t{r['role']}\t"
+                         f"{'revoked' if r['revoked'] else 'active'}\t"
+                         f"last used {int(r['last_used']) if r['last_used'] else '-'}"
+                         for r in list_tokens(db)) or "no tokens"
+    return _with_db(args.db, show)
+
+
+def _cmd_token_revoke(args: argparse.Namespace) -> int:
+    from .users import revoke_token
+
+    def change(db: Any) -> str:
+        revoke_token(db, args.id)
+        return f"token {args.id} revoked"
+    return _with_db(args.db, change)
 
 
 def _cmd_retention(args: argparse.Namespace) -> int:

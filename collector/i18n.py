@@ -68,7 +68,7 @@ TEXTS: dict[str, dict[str, Any]] = {
         "heat_map": "暑さ指数マップ",
         "gateway_map": "ゲートウェイとデバイスの配置",
         "roles": {"admin": "管理者", "planner": "計画担当", "responder": "対応者",
-                  "viewer": "閲覧者"},
+                  "viewer": "閲覧者", "device": "端末"},
         "kinds": {"heat": "暑熱センサー", "presence": "見守りタグ", "meter": "スマートメーター"},
     },
     "en": {
@@ -130,10 +130,36 @@ TEXTS: dict[str, dict[str, Any]] = {
         "heat_map": "Heat map",
         "gateway_map": "Where the gateways and devices are",
         "roles": {"admin": "admin", "planner": "planner", "responder": "responder",
-                  "viewer": "viewer"},
+                  "viewer": "viewer", "device": "device"},
         "kinds": {"heat": "heat node", "presence": "tag", "meter": "smart meter"},
     },
 }
+
+# Accounts and phones (admin pages).
+TEXTS["ja"].update({
+    "phones": "携帯端末", "phone_user": "OwnTracks ユーザー", "phone_device": "端末名",
+    "person": "見守り対象者", "unassigned": "未割り当て", "last_report": "最終報告",
+    "battery": "電池", "silent_since": "無報告", "link": "割り当て",
+    "phone_linked": "端末を割り当てました", "phones_help":
+        "OwnTracks から報告した端末です。未割り当ての端末は見守り対象者に割り当てるまで通知に使われません。",
+    "sessions": "ログイン中", "disabled": "停止中", "enable": "再開", "disable": "停止",
+    "end_sessions": "全てログアウト", "change_role": "役割を変更", "reset_password": "パスワード再設定",
+    "tokens": "API トークン", "revoke": "失効", "revoked": "失効済み", "created": "作成",
+    "last_used": "最終使用", "done": "変更しました", "new_password": "新しいパスワード",
+})
+TEXTS["en"].update({
+    "phones": "Phones", "phone_user": "OwnTracks user", "phone_device": "Device",
+    "person": "Person under watch", "unassigned": "unassigned", "last_report": "Last report",
+    "battery": "Battery", "silent_since": "Silent since", "link": "Assign",
+    "phone_linked": "Phone assigned", "phones_help":
+        "Phones that reported with OwnTracks. An unassigned phone raises nothing until it is "
+        "assigned to a person under watch.",
+    "sessions": "Signed in", "disabled": "disabled", "enable": "Enable", "disable": "Disable",
+    "end_sessions": "Sign out everywhere", "change_role": "Change role",
+    "reset_password": "Reset password", "tokens": "API tokens", "revoke": "Revoke",
+    "revoked": "revoked", "created": "Created", "last_used": "Last used", "done": "Done",
+    "new_password": "New password",
+})
 
 
 def lang() -> str:

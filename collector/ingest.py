@@ -21,6 +21,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from machimori.contract import mqtt as contract
+from machimori.contract import owntracks
 
 from .store import IngestResult, Store
 
@@ -81,7 +82,8 @@ class IngestWorker:
             log.error("broker refused the collector: %s", reason)
             return
         self.stats.connected = True
-        client.subscribe(contract.subscription(self._shared_group), qos=contract.QOS)
+        client.subscribe([(contract.subscription(self._shared_group), contract.QOS)]
+                         + [(t, contract.QOS) for t in owntracks.subscriptions(self._shared_group)])
         log.info("ingest connected (session present: %s)", flags.session_present)
 
     def _on_disconnect(self, client, userdata, flags, reason, props) -> None:

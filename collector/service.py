@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--basemap", default=None, help="GeoJSON file of streets for the maps")
     r.add_argument("--retention-days", type=float, default=None,
                    help="every hour, fold summary windows older than this into hourly rows")
+    r.add_argument("--phone-silence-hours", type=float, default=6.0,
+                   help="a linked phone silent this long raises phone_silent (default 6; "
+                        "per phone: collector phone link --max-silence)")
     r.add_argument("--no-web", action="store_true", help="ingest only")
     r.add_argument("--no-ingest", action="store_true", help="web only")
     from machimori import logs
@@ -109,6 +112,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         server = create_server(app, host=args.host, port=args.port, threads=4)
         threading.Thread(target=server.run, name="web", daemon=True).start()
         log.info("web server on http://%s:%s/", args.host, server.effective_port)
+    threading.Thread(target=_phone_silence_loop, args=(args.db, args.phone_silence_hours, stop),
+                     name="phone-silence", daemon=True).start()
     if args.retention_days:
         threading.Thread(target=_retention_loop, args=(args.db, args.retention_days, stop),
                          name="retention", daemon=True).start()
@@ -141,3 +146,25 @@ def _retention_loop(db_url: str, keep_days: float, stop: threading.Event) -> Non
         finally:
             db.close()
         stop.wait(3600)
+
+
+def _phone_silence_loop(db_url: str, hours: float, stop: threading.Event) -> None:
+    """Once a minute: phones linked to a person that stopped reporting (docs/owntracks.md)."""
+    import time
+
+    from .phones import check_silence
+    from .store import connect
+
+    db = None
+    first = True
+    while not stop.wait(1.0 if first else 60.0):
+        first = False
+        try:
+            db = db or connect(db_url)
+            for dev in check_silence(db, time.time(), hours * 3600):
+                log.warning("phone silent: %s", dev)
+        except Exception:
+            log.exception("phone silence check failed; retrying")
+            if db is not None:
+                db.close()
+            db = None

@@ -16,9 +16,11 @@ from typing import Any
 
 import orjson
 
+from machimori.contract import owntracks
 from machimori.contract.mqtt import ContractError, decode_message
 
 from .db import Database
+from .phones import record as record_phone
 
 
 def migrations(dialect: str = "sqlite") -> list[tuple[str, str]]:
@@ -100,7 +102,18 @@ class Store:
         res = IngestResult()
         good: list[tuple[str, dict[str, Any]]] = []
         dead: list[tuple[str, bytes, str, float]] = []
+        phones: list[tuple[str, str, owntracks.Report]] = []
         for topic, raw in items:
+            if topic.startswith(owntracks.TOPIC_PREFIX + "/"):
+                try:
+                    user, device = owntracks.parse_topic(topic)
+                    rep = owntracks.parse(raw)
+                except owntracks.OwnTracksError as exc:
+                    dead.append((topic, bytes(raw), f"owntracks: {exc}", now))
+                    continue
+                if rep is not None:
+                    phones.append((user, device, rep))
+                continue
             try:
                 info, p = decode_message(topic, raw)
             except ContractError as exc:
@@ -141,6 +154,11 @@ class Store:
             res.stored += len(fresh) + len(new_events)
             res.duplicates += len(summaries) + len(events) - len(fresh) - len(new_events)
             self._devices(list(latest.values()), now)
+            for user, device, rep in phones:
+                if record_phone(db, user, device, rep, "mqtt", now).stored:
+                    res.stored += 1
+                else:
+                    res.duplicates += 1
             db.commit()
         except BaseException:
             db.rollback()

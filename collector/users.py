@@ -10,13 +10,16 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .db import Database
 
-ROLES = ("admin", "planner", "responder", "viewer")
+ROLES = ("admin", "planner", "responder", "viewer", "device")
+# Roles a person can sign in with; `device` is for API tokens of phones and terminals only.
+PEOPLE_ROLES = tuple(r for r in ROLES if r != "device")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "mm_"
@@ -45,12 +48,23 @@ def _check_role(role: str) -> None:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
 
 
+def _check_person_role(role: str) -> None:
+    _check_role(role)
+    if role not in PEOPLE_ROLES:
+        raise UserError(f"role {role!r} is for API tokens; people get one of "
+                        f"{', '.join(PEOPLE_ROLES)}")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password must be at least {MIN_PASSWORD} characters")
+
+
 def add_user(db: Database, username: str, password: str, role: str) -> None:
     if not USERNAME_RE.match(username):
         raise UserError("user name: 3–64 letters, digits or _ . @ -")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"password must be at least {MIN_PASSWORD} characters")
-    _check_role(role)
+    _check_password(password)
+    _check_person_role(role)
     if db.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
         raise UserError(f"user {username!r} already exists")
     db.execute("INSERT INTO users (username, password_hash, role, created_at) VALUES (?,?,?,?)",
@@ -77,12 +91,77 @@ def authenticate(db: Database, username: str, password: str) -> Principal | None
     return Principal("user", row["id"], row["username"], row["role"])
 
 
-def user_by_id(db: Database, uid: int) -> Principal | None:
-    row = db.execute("SELECT id, username, role, disabled FROM users WHERE id = ?",
-                     (uid,)).fetchone()
+def _uid(db: Database, username: str) -> int:
+    row = db.execute("SELECT id FROM users WHERE username = ?", (username,)).fetchone()
+    if row is None:
+        raise UserError(f"no user {username!r}")
+    return int(row[0])
+
+
+# ---- server-side sessions: the cookie holds a random id, its hash is kept here
+SESSION_SEEN_EVERY_S = 300  # how stale user_sessions.last_seen may be
+
+
+def _sid_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def start_session(db: Database, uid: int, ip: str, now: float) -> str:
+    sid = secrets.token_urlsafe(32)
+    db.execute("INSERT INTO user_sessions (id_hash, user_id, created_at, last_seen, ip) "
+               "VALUES (?,?,?,?,?)", (_sid_hash(sid), uid, now, now, ip[:64]))
+    return sid
+
+
+def session_user(db: Database, sid: str) -> tuple[Principal, float] | None:
+    """The signed-in user of a live session and when it was last recorded as seen."""
+    row = db.execute("SELECT u.id, u.username, u.role, u.disabled, s.last_seen FROM "
+                     "user_sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?",
+                     (_sid_hash(sid),)).fetchone()
     if row is None or row["disabled"]:
         return None
-    return Principal("user", row["id"], row["username"], row["role"])
+    return Principal("user", row["id"], row["username"], row["role"]), row["last_seen"]
+
+
+def session_seen(db: Database, sid: str, now: float) -> None:
+    db.execute("UPDATE user_sessions SET last_seen = ? WHERE id_hash = ?", (now, _sid_hash(sid)))
+
+
+def end_session(db: Database, sid: str) -> None:
+    db.execute("DELETE FROM user_sessions WHERE id_hash = ?", (_sid_hash(sid),))
+
+
+def end_sessions(db: Database, username: str) -> int:
+    """Sign the user out everywhere; returns how many sessions ended."""
+    return len(db.execute("DELETE FROM user_sessions WHERE user_id = ? RETURNING user_id",
+                          (_uid(db, username),)).fetchall())
+
+
+def session_counts(db: Database) -> dict[int, int]:
+    return {r[0]: r[1] for r in db.execute(
+        "SELECT user_id, count(*) FROM user_sessions GROUP BY user_id").fetchall()}
+
+
+# ---- offboarding: every change that takes rights away also ends the user's sessions
+def set_disabled(db: Database, username: str, disabled: bool) -> None:
+    uid = _uid(db, username)
+    db.execute("UPDATE users SET disabled = ? WHERE id = ?", (int(disabled), uid))
+    if disabled:
+        end_sessions(db, username)
+
+
+def set_role(db: Database, username: str, role: str) -> None:
+    _check_person_role(role)
+    uid = _uid(db, username)
+    db.execute("UPDATE users SET role = ? WHERE id = ?", (role, uid))
+    end_sessions(db, username)
+
+
+def set_password(db: Database, username: str, password: str) -> None:
+    _check_password(password)
+    uid = _uid(db, username)
+    db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (_hasher.hash(password), uid))
+    end_sessions(db, username)
 
 
 def _token_hash(token: str) -> str:
@@ -110,6 +189,17 @@ def token_lookup(db: Database, token: str) -> tuple[Principal, float | None] | N
     if row is None:
         return None
     return Principal("token", row["id"], row["name"], row["role"]), row["last_used"]
+
+
+def list_tokens(db: Database) -> list[Any]:
+    return db.execute("SELECT id, name, role, created_at, last_used, revoked FROM api_tokens "
+                      "ORDER BY id").fetchall()
+
+
+def revoke_token(db: Database, token_id: int) -> None:
+    if db.execute("UPDATE api_tokens SET revoked = 1 WHERE id = ? RETURNING id",
+                  (token_id,)).fetchone() is None:
+        raise UserError(f"no token with id {token_id}")
 
 
 def token_used(db: Database, token_id: int, now: float) -> None:

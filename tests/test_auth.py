@@ -3,6 +3,7 @@ every endpoint of the app is either public or tested here for every role."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -14,7 +15,7 @@ import pytest
 
 from collector.app import create_app
 from collector.store import Store, connect
-from collector.users import ROLES, add_token, add_user
+from collector.users import PEOPLE_ROLES, add_token, add_user
 
 from .test_collector import T, summary
 
@@ -25,9 +26,9 @@ PUBLIC = {"/", "/heat", "/login", "/api/v1/health", "/api/v1/sensors", "/api/v1/
 # GET endpoint -> roles allowed (the rest get 403; anonymous 401 for the API, a redirect to
 # the login page for pages).
 MATRIX = {
-    "/api/v1/summaries": set(ROLES),
+    "/api/v1/summaries": set(PEOPLE_ROLES),
     "/api/v1/summaries?kind=meter": {"admin", "responder"},
-    "/api/v1/summaries/hourly": set(ROLES),
+    "/api/v1/summaries/hourly": set(PEOPLE_ROLES),
     "/api/v1/summaries/hourly?kind=presence": {"admin", "responder"},
     "/api/v1/events": {"admin", "responder"},
     "/api/v1/gateways": {"admin", "planner"},
@@ -38,8 +39,10 @@ MATRIX = {
     "/admin/gateways": {"admin"},
     "/admin/devices": {"admin"},
     "/admin/users": {"admin"},
+    "/admin/phones": {"admin"},
 }
-POST_ONLY = {"/logout"}
+POST_ONLY = {"/logout", "/api/v1/owntracks"}
+DEVICE_TOKEN = "mm_device-token-for-the-matrix"  # a phone's token (role device): API only
 
 
 def event(seq: int) -> tuple[str, bytes]:
@@ -58,8 +61,10 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     st.ingest([("machimori/v1/gw/gw-01/status", json.dumps({
         "schema": "machimori/status/1", "gw": "gw-01", "state": "online", "ts": T,
         "outbox_depth": 4}).encode())])
-    for role in ROLES:
+    for role in PEOPLE_ROLES:
         add_user(st.db, f"{role}-user", PASSWORD, role)
+    st.db.execute("INSERT INTO api_tokens (name, token_hash, role, created_at) VALUES "
+                  "('phone', ?, 'device', 0)", (hashlib.sha256(DEVICE_TOKEN.encode()).hexdigest(),))
     st.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     st.close()
     return Path(url)
@@ -93,13 +98,16 @@ def test_public_endpoints_need_no_sign_in(app, path: str) -> None:
     assert app.test_client().get(path).status_code == 200
 
 
-@pytest.mark.parametrize("who", [*ROLES, "anonymous"])
+@pytest.mark.parametrize("who", [*PEOPLE_ROLES, "device", "anonymous"])
 @pytest.mark.parametrize("path", sorted(MATRIX))
 def test_authorization_matrix(app, path: str, who: str) -> None:
     client = app.test_client()
-    if who != "anonymous":
+    headers = {}
+    if who == "device":
+        headers = {"Authorization": f"Bearer {DEVICE_TOKEN}"}
+    elif who != "anonymous":
         assert login(client, who).status_code == 302
-    r = client.get(path)
+    r = client.get(path, headers=headers)
     if who in MATRIX[path]:
         assert r.status_code == 200, (path, who)
     elif who == "anonymous":
