@@ -52,6 +52,16 @@ class StreetGraph:
         """Nodes where three or more edges meet."""
         return int(sum(1 for a in self.adj if len(a) >= 3))
 
+    def lists(self) -> tuple[list[float], list[int], list[int], list[float], list[float]]:
+        """Edge lengths, ends and node coordinates as Python lists (fast to index in a search),
+        made once."""
+        cached = self.__dict__.get("_lists")
+        if cached is None:
+            cached = (self.edge_len.tolist(), self.edge_u.tolist(), self.edge_v.tolist(),
+                      self.node_xy[:, 0].tolist(), self.node_xy[:, 1].tolist())
+            self.__dict__["_lists"] = cached
+        return cached
+
     def node_latlon(self, i: int) -> tuple[float, float]:
         lat, lon = self.frame.to_latlon(self.node_xy[i, 0], self.node_xy[i, 1])
         return float(lat), float(lon)

@@ -99,53 +99,64 @@ def find_route(graph: StreetGraph, start: tuple[float, float], end: tuple[float,
             raise RouteError(f"the {name} is {sn.distance_m:.0f} m from the nearest street")
     n = graph.nodes
     src, dst = n, n + 1  # virtual nodes at the snapped points
-    per_m = (cost / np.maximum(graph.edge_len, 1e-9)).tolist()
-    lens = graph.edge_len.tolist()
-    eu, ev = graph.edge_u.tolist(), graph.edge_v.tolist()
-    min_rate = float(min(per_m)) if per_m else 1.0
-    nx, ny = graph.node_xy[:, 0].tolist(), graph.node_xy[:, 1].tolist()
+    cost_l = cost.tolist()
+    lens, eu, ev, nx, ny = graph.lists()
+    rate = cost / np.maximum(graph.edge_len, 1e-9)
+    min_rate = float(rate.min())
+    per_m = {s.edge: float(rate[s.edge]), e.edge: float(rate[e.edge])}
     tx, ty = e.xy
-    best: dict[int, float] = {src: 0.0}
-    prev: dict[int, tuple[int, int]] = {}
+    inf = math.inf
+    best = [inf] * (n + 2)
+    prev: list[tuple[int, int] | None] = [None] * (n + 2)
     heap: list[tuple[float, float, int]] = []
+    hypot, heappush, heappop = math.hypot, heapq.heappush, heapq.heappop
 
     def push(node: int, g: float, frm: int, edge: int) -> None:
-        if g < best.get(node, math.inf):
+        if g < best[node]:
             best[node] = g
             prev[node] = (frm, edge)
             hx, hy = (tx, ty) if node == dst else (nx[node], ny[node])
-            heapq.heappush(heap, (g + min_rate * math.hypot(hx - tx, hy - ty), g, node))
+            heappush(heap, (g + min_rate * hypot(hx - tx, hy - ty), g, node))
 
     se, ee = s.edge, e.edge
+    best[src] = 0.0
     push(eu[se], per_m[se] * s.offset_m, src, se)
     push(ev[se], per_m[se] * (lens[se] - s.offset_m), src, se)
     if se == ee:
         push(dst, per_m[se] * abs(e.offset_m - s.offset_m), src, se)
+    end_u, end_v = eu[ee], ev[ee]
     adj = graph.adj
     while heap:
-        _, g, node = heapq.heappop(heap)
-        if g > best.get(node, math.inf):
+        _, g, node = heappop(heap)
+        if g > best[node]:
             continue
         if node == dst:
             break
-        if node == eu[ee]:
+        if node == end_u:
             push(dst, g + per_m[ee] * e.offset_m, node, ee)
-        if node == ev[ee]:
+        if node == end_v:
             push(dst, g + per_m[ee] * (lens[ee] - e.offset_m), node, ee)
         for other, edge in adj[node]:
-            push(other, g + per_m[edge] * lens[edge], node, edge)
-    if dst not in prev:
+            ng = g + cost_l[edge]
+            if ng < best[other]:
+                best[other] = ng
+                prev[other] = (node, edge)
+                heappush(heap, (ng + min_rate * hypot(nx[other] - tx, ny[other] - ty), ng,
+                                other))
+    if prev[dst] is None:
         raise RouteError("no route between these points")
     return _assemble(graph, s, e, prev, src, dst, (sx, sy), (ex, ey), best[dst], sun)
 
 
-def _assemble(graph: StreetGraph, s: Snap, e: Snap, prev: dict[int, tuple[int, int]], src: int,
+def _assemble(graph: StreetGraph, s: Snap, e: Snap, prev: list[tuple[int, int] | None], src: int,
               dst: int, start_xy: tuple[float, float], end_xy: tuple[float, float],
               total: float, sun: np.ndarray) -> Route:
     steps: list[tuple[int, int, int]] = []  # (from, to, edge), from the end backwards
     node = dst
     while node != src:
-        frm, edge = prev[node]
+        step = prev[node]
+        assert step is not None
+        frm, edge = step
         steps.append((frm, node, edge))
         node = frm
     steps.reverse()
@@ -157,7 +168,10 @@ def _assemble(graph: StreetGraph, s: Snap, e: Snap, prev: dict[int, tuple[int, i
         length = float(graph.edge_len[edge])
         a = s.offset_m if frm == src else (0.0 if frm == eu[edge] else length)
         b = e.offset_m if to == dst else (0.0 if to == eu[edge] else length)
-        piece = _cut(pts, a, b)
+        if frm != src and to != dst:
+            piece = pts if a == 0.0 else pts[::-1]  # a whole edge
+        else:
+            piece = _cut(pts, a, b)
         pieces.append(piece)
         sun_m += abs(b - a) * float(sun[edge])
     pieces.append(np.array([e.xy, end_xy]))
