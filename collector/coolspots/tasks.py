@@ -47,10 +47,11 @@ def set_town(db: Database, town: Town, now: float | None = None) -> None:
 
 
 def live_wbgt(db: Database, now: float) -> list[tuple[float, float, float]]:
-    """(lat, lon, WBGT) of every heat sensor with a fresh window."""
+    """(lat, lon, WBGT) of every heat sensor whose newest window ended within FRESH_S of now."""
     out = []
     for r in db.execute("SELECT lat, lon, latest FROM devices WHERE kind = 'heat' AND "
-                        "lat IS NOT NULL AND latest_end >= ?", (now - FRESH_S,)).fetchall():
+                        "lat IS NOT NULL AND latest_end >= ? AND latest_end <= ?",
+                        (now - FRESH_S, now + FRESH_S)).fetchall():
         v = json.loads(r["latest"]).get("wbgt_c", {}).get("mean")
         if isinstance(v, int | float) and math.isfinite(v):
             out.append((float(r["lat"]), float(r["lon"]), float(v)))

@@ -66,6 +66,15 @@ class StreetExposure:
             self._hours.popitem(last=False)
         return frac
 
+    def point_sunlit(self, lat: np.ndarray, lon: np.ndarray, at: float) -> np.ndarray:
+        """Per point: in the sun at `at` (not in a building's shadow, sun above the horizon)."""
+        from .shade import shaded
+
+        x, y = self.graph.frame.to_xy(np.asarray(lat, dtype=np.float64),
+                                      np.asarray(lon, dtype=np.float64))
+        s = self.sun(at)
+        return ~shaded(self.grid, np.atleast_1d(x), np.atleast_1d(y), s.elevation, s.azimuth)
+
     def edge_midpoints(self) -> tuple[np.ndarray, np.ndarray]:
         """(lat, lon) of each edge's middle sample, for WBGT near the edge."""
         g = self.graph
