@@ -20,6 +20,7 @@ BLUEPRINT_MODULES = [
     "collector.metrics",
     "collector.ngsi",
     "collector.owntracks",
+    "collector.impact",
     "collector.coolspots.api",
 ]
 

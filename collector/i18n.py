@@ -146,6 +146,12 @@ TEXTS["ja"].update({
     "end_sessions": "全てログアウト", "change_role": "役割を変更", "reset_password": "パスワード再設定",
     "tokens": "API トークン", "revoke": "失効", "revoked": "失効済み", "created": "作成",
     "last_used": "最終使用", "done": "変更しました", "new_password": "新しいパスワード",
+    "impact_title": "人の流れへの効果", "impact_intro":
+        "涼み処やミストなどを始めた地点（対象）と、始めていない地点（比較）の人の数を比べ、"
+        "暑さや曜日の違いを除いた変化を推定します。",
+    "impact_treated": "対象", "impact_control": "比較", "impact_start": "開始日",
+    "impact_run": "推定する", "impact_chart": "1日の平均端末数（実線：対象、点線：比較）",
+    "impact_days": "日数（開始前 / 開始後）", "impact_placebo": "開始前の見かけの差（偽の開始日）",
 })
 TEXTS["en"].update({
     "phones": "Phones", "phone_user": "OwnTracks user", "phone_device": "Device",
@@ -159,6 +165,13 @@ TEXTS["en"].update({
     "reset_password": "Reset password", "tokens": "API tokens", "revoke": "Revoke",
     "revoked": "revoked", "created": "Created", "last_used": "Last used", "done": "Done",
     "new_password": "New password",
+    "impact_title": "Effect on people flow", "impact_intro":
+        "Compares people counted at sites where a cool spot or mist started (treated) with "
+        "sites without (comparison), taking out heat and the weekly rhythm.",
+    "impact_treated": "Treated", "impact_control": "Comparison", "impact_start": "Start date",
+    "impact_run": "Estimate", "impact_chart": "Daily mean devices (solid: treated, dashed: "
+    "comparison)", "impact_days": "Days (before / after)",
+    "impact_placebo": "Difference before the start (fake start date)",
 })
 
 

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "hw.firmware.cli",
     "gateway.kernels.cli",
     "machimori.heat_cli",
+    "machimori.impact_cli",
 ]
 
 

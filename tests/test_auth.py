@@ -40,6 +40,9 @@ MATRIX = {
     "/admin/devices": {"admin"},
     "/admin/users": {"admin"},
     "/admin/phones": {"admin"},
+    "/heat/impact": {"admin", "planner"},
+    "/api/v1/impact?treated=gw-01&control=gw-02&start=1700000000&since=1690000000"
+    "&until=1710000000": {"admin", "planner"},
 }
 POST_ONLY = {"/logout", "/api/v1/owntracks"}
 DEVICE_TOKEN = "mm_device-token-for-the-matrix"  # a phone's token (role device): API only
