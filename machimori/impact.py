@@ -4,9 +4,10 @@ Counts per site and hour before and after a start date, at treated sites and at 
 sites, are fitted with a Poisson model (pseudo-maximum likelihood, as for any count) with
 fixed effects that take out what is not the treatment:
 
-    E[count] = exp( a[site, hour of week] + b[day] + g1·WBGT + g2·WBGT² + d·treated·after )
+    E[count] = exp( a[site, day type, hour] + b[day] + g1·WBGT + g2·WBGT² + d·treated·after )
 
-- a[site, hour of week]: each site's own weekly rhythm (a shopping street on Saturday noon);
+- a[site, day type, hour]: each site's own rhythm by hour on weekdays, Saturdays and Sundays
+  (a shopping street on Saturday noon);
 - b[day]: what every site shares that day (weather, a festival, school holidays);
 - WBGT: hot hours keep people in, whatever the treatment;
 - exp(d) − 1 is the relative change at treated sites after the start: 0.25 = +25 %.
@@ -141,7 +142,7 @@ class Impact:
     heat_adjusted: bool = False
     placebo: dict[str, Any] | None = None
     reasons: list[str] = field(default_factory=list)
-    method: str = ("Poisson pseudo-likelihood, fixed effects site×hour-of-week and day, "
+    method: str = ("Poisson pseudo-likelihood, fixed effects site × day type × hour and day, "
                    "WBGT and WBGT² as covariates; 95 % interval cluster-robust by day")
 
     def to_json(self) -> dict[str, Any]:
@@ -173,7 +174,9 @@ class _Fit:
 
 
 def _ppml(y: np.ndarray, x: np.ndarray, groups: list[tuple[np.ndarray, int]],
-          cluster: np.ndarray) -> _Fit:
+          cluster: np.ndarray, unnested: int) -> _Fit:
+    """Poisson fit with fixed effects; `unnested`: fixed-effect parameters not nested within
+    the clusters."""
     mu = (y + y.mean()) / 2.0
     eta = np.log(mu)
     beta = np.zeros(x.shape[1])
@@ -192,15 +195,17 @@ def _ppml(y: np.ndarray, x: np.ndarray, groups: list[tuple[np.ndarray, int]],
         if abs(dev - dev_old) <= 1e-9 * (1.0 + abs(dev)):
             break
         dev_old = dev
-    # Sandwich, clustered: scores summed within each cluster (day).
-    bread = np.linalg.inv(xtw.T @ xt)
+    # Clustered sandwich by day (CR1). The site×hour effects cut across days, so they use up
+    # degrees of freedom the cluster correction has to count: (n−1)/(n−k).
+    xt = np.column_stack([_demean(x[:, j], mu, groups) for j in range(x.shape[1])])
+    bread = np.linalg.inv((xt * mu[:, None]).T @ xt)
     scores = xt * (y - mu)[:, None]
     cl, idx = np.unique(cluster, return_inverse=True)
     g = len(cl)
     sums = np.column_stack([np.bincount(idx, weights=scores[:, j], minlength=g)
                             for j in range(x.shape[1])])
-    meat = sums.T @ sums
-    v = bread @ meat @ bread * (g / max(g - 1, 1))
+    n, k = len(y), unnested + x.shape[1]
+    v = bread @ (sums.T @ sums) @ bread * (g / max(g - 1, 1)) * ((n - 1) / max(n - k, 1))
     return _Fit(beta, np.sqrt(np.maximum(np.diag(v), 0.0)), g)
 
 
@@ -220,9 +225,11 @@ def _did(c: Counts, rows: np.ndarray, treated: set[str], start: float, heat: boo
     t, site, y = c.t[rows], c.site[rows], c.count[rows]
     local = t + 9 * 3600
     day = np.floor(local / 86400).astype(np.int64)
-    how = ((day + 3) % 7) * 24 + np.floor((local % 86400) / 3600).astype(np.int64)  # Mon 0h = 0
+    weekday = (day + 3) % 7  # 1970-01-01 was a Thursday: Monday = 0
+    daytype = np.where(weekday < 5, 0, weekday - 4)  # weekday, Saturday, Sunday
+    how = daytype * 24 + np.floor((local % 86400) / 3600).astype(np.int64)
     _, site_i = np.unique(site, return_inverse=True)
-    g1 = site_i * 168 + how
+    g1 = site_i * 72 + how
     _, g1 = np.unique(g1, return_inverse=True)
     _, g2 = np.unique(day, return_inverse=True)
     # Groups whose counts are all zero carry no information for a Poisson fit: drop them.
@@ -240,7 +247,8 @@ def _did(c: Counts, rows: np.ndarray, treated: set[str], start: float, heat: boo
         w = c.wbgt[rows][keep]  # type: ignore[index]
         cols += [w - 25.0, (w - 25.0) ** 2]
     x = np.column_stack(cols)
-    fit = _ppml(y, x, [(g1, int(g1.max()) + 1), (g2, int(g2.max()) + 1)], day)
+    n1 = int(g1.max()) + 1
+    fit = _ppml(y, x, [(g1, n1), (g2, int(g2.max()) + 1)], day, unnested=n1)
     q = _t95(fit.clusters - 1)
     b, se = float(fit.beta[0]), float(fit.se[0])
     return math.expm1(b), math.expm1(b - q * se), math.expm1(b + q * se), fit.clusters
