@@ -21,6 +21,7 @@ BLUEPRINT_MODULES = [
     "collector.ngsi",
     "collector.owntracks",
     "collector.impact",
+    "collector.shops_web",
     "collector.coolspots.api",
 ]
 

@@ -10,6 +10,7 @@ COLLECTOR_COMMAND_MODULES = [
     "collector.commands",
     "collector.ngsi",
     "collector.phones_cli",
+    "collector.shops_cli",
     "collector.coolspots.cli",
 ]
 

@@ -68,7 +68,7 @@ TEXTS: dict[str, dict[str, Any]] = {
         "heat_map": "暑さ指数マップ",
         "gateway_map": "ゲートウェイとデバイスの配置",
         "roles": {"admin": "管理者", "planner": "計画担当", "responder": "対応者",
-                  "viewer": "閲覧者", "device": "端末"},
+                  "viewer": "閲覧者", "device": "端末", "shop": "お店"},
         "kinds": {"heat": "暑熱センサー", "presence": "見守りタグ", "meter": "スマートメーター"},
     },
     "en": {
@@ -130,7 +130,7 @@ TEXTS: dict[str, dict[str, Any]] = {
         "heat_map": "Heat map",
         "gateway_map": "Where the gateways and devices are",
         "roles": {"admin": "admin", "planner": "planner", "responder": "responder",
-                  "viewer": "viewer", "device": "device"},
+                  "viewer": "viewer", "device": "device", "shop": "shop"},
         "kinds": {"heat": "heat node", "presence": "tag", "meter": "smart meter"},
     },
 }
@@ -152,6 +152,26 @@ TEXTS["ja"].update({
     "impact_treated": "対象", "impact_control": "比較", "impact_start": "開始日",
     "impact_run": "推定する", "impact_chart": "1日の平均端末数（実線：対象、点線：比較）",
     "impact_days": "日数（開始前 / 開始後）", "impact_placebo": "開始前の見かけの差（偽の開始日）",
+    "stamp_title": "涼みスタンプ", "stamp_intro": "暑い日に涼み処へ来た方にスタンプを差し上げています。",
+    "stamp_button": "スタンプを受け取る", "stamp_ok": "スタンプを押しました。",
+    "stamp_already": "今日のスタンプはもう受け取っています。",
+    "stamp_not_hot": "今日は暑さ指数が低いため、スタンプはありません。",
+    "stamp_no_reading": "いまの暑さ指数がわからないため、スタンプを押せません。",
+    "stamp_card_link": "スタンプカードを見る", "stamp_card": "涼みスタンプカード",
+    "stamps_available": "個 使えます", "stamps_collected": "これまでに",
+    "stamp_show_code": "お店で見せるコードを表示", "stamp_code": "カードのコード",
+    "stamp_code_help": "お店でこのコードを見せてください。表示し直すと前のコードは使えなくなります。",
+    "stamp_no_card": "まだスタンプがありません。涼み処のQRコードから受け取れます。",
+    "stamp_privacy": "名前や連絡先は集めません。カードはこの端末のブラウザにだけ保存されます。",
+    "stamp_shops": "参加しているお店", "shop": "お店", "coupon": "特典", "stamps_needed": "個で交換",
+    "shop_dashboard": "お店のダッシュボード", "shop_none": "このアカウントに登録されたお店はありません。",
+    "show": "表示", "shop_people": "近くを通る人（1日の平均端末数）", "hot_days": "暑い日",
+    "mild_days": "過ごしやすい日", "shop_people_help":
+        "最寄りのゲートウェイで検知した端末数です。暑い日＝暑さ指数の最高が28以上、過ごしやすい日＝25未満（過去30日）。",
+    "shop_programme": "涼みスタンプ（過去30日）", "shop_stamps": "個のスタンプ（このお店の涼み処）",
+    "shop_coupons": "回の特典交換", "shop_town": "まち全体（スタンプ / 交換）",
+    "shop_coolspot": "暑熱避難協力施設としての登録", "redeem": "特典と交換",
+    "redeemed": "交換しました。残りのスタンプ：{left}個", "shop_points": "スタンプの場所（QRコードのURL）",
 })
 TEXTS["en"].update({
     "phones": "Phones", "phone_user": "OwnTracks user", "phone_device": "Device",
@@ -172,6 +192,28 @@ TEXTS["en"].update({
     "impact_run": "Estimate", "impact_chart": "Daily mean devices (solid: treated, dashed: "
     "comparison)", "impact_days": "Days (before / after)",
     "impact_placebo": "Difference before the start (fake start date)",
+    "stamp_title": "Cool stamps", "stamp_intro": "On hot days, visitors to this cool spot get a stamp.",
+    "stamp_button": "Get a stamp", "stamp_ok": "Stamped.",
+    "stamp_already": "You already got today's stamp here.",
+    "stamp_not_hot": "Today's heat index is low: no stamps today.",
+    "stamp_no_reading": "The current heat index is unknown: no stamps for now.",
+    "stamp_card_link": "See my stamp card", "stamp_card": "Cool stamp card",
+    "stamps_available": "stamps to use", "stamps_collected": "collected so far",
+    "stamp_show_code": "Show the code for the shop", "stamp_code": "Card code",
+    "stamp_code_help": "Show this code at the shop. Asking for a new one cancels this one.",
+    "stamp_no_card": "No stamps yet: get them from the QR code at a cool spot.",
+    "stamp_privacy": "No name or contact is collected. The card lives only in this browser.",
+    "stamp_shops": "Participating shops", "shop": "Shop", "coupon": "Coupon",
+    "stamps_needed": "stamps", "shop_dashboard": "Shop dashboard",
+    "shop_none": "No shop is registered for this account.", "show": "Show",
+    "shop_people": "People passing (daily mean devices)", "hot_days": "Hot days",
+    "mild_days": "Mild days", "shop_people_help":
+        "Devices detected by the nearest gateway. Hot day: peak WBGT ≥ 28; mild: < 25 "
+        "(last 30 days).",
+    "shop_programme": "Cool stamps (last 30 days)", "shop_stamps": "stamps at this shop's spots",
+    "shop_coupons": "coupons redeemed", "shop_town": "Whole town (stamps / coupons)",
+    "shop_coolspot": "Registered as a cooling partner", "redeem": "Redeem",
+    "redeemed": "Redeemed. Stamps left: {left}", "shop_points": "Stamp points (QR code URLs)",
 })
 
 

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from .db import Database
 
-ROLES = ("admin", "planner", "responder", "viewer", "device")
+ROLES = ("admin", "planner", "responder", "viewer", "shop", "device")
 # Roles a person can sign in with; `device` is for API tokens of phones and terminals only.
 PEOPLE_ROLES = tuple(r for r in ROLES if r != "device")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")

@@ -22,7 +22,8 @@ from .test_collector import T, summary
 PASSWORD = "correct horse battery"
 PUBLIC = {"/", "/heat", "/login", "/api/v1/health", "/api/v1/sensors", "/api/v1/heat/trend",
           "/api/v1/basemap", "/api/v1/openapi.json", "/static/<path:filename>",
-          "/api/v1/ngsi-ld/entities", "/api/v1/people/trend"}  # live heat readings as NGSI-LD: public like /sensors
+          "/api/v1/ngsi-ld/entities", "/api/v1/people/trend",
+          "/stamps", "/stamp/<token>"}  # live heat readings as NGSI-LD: public like /sensors
 # GET endpoint -> roles allowed (the rest get 403; anonymous 401 for the API, a redirect to
 # the login page for pages).
 MATRIX = {
@@ -41,10 +42,11 @@ MATRIX = {
     "/admin/users": {"admin"},
     "/admin/phones": {"admin"},
     "/heat/impact": {"admin", "planner"},
+    "/shop": {"admin", "shop"},
     "/api/v1/impact?treated=gw-01&control=gw-02&start=1700000000&since=1690000000"
     "&until=1710000000": {"admin", "planner"},
 }
-POST_ONLY = {"/logout", "/api/v1/owntracks"}
+POST_ONLY = {"/logout", "/api/v1/owntracks", "/stamps/code"}
 DEVICE_TOKEN = "mm_device-token-for-the-matrix"  # a phone's token (role device): API only
 
 
@@ -96,7 +98,8 @@ def test_every_endpoint_is_public_or_in_the_matrix(app) -> None:
     assert rules - covered == set(), "add new endpoints to PUBLIC or MATRIX"
 
 
-@pytest.mark.parametrize("path", sorted(PUBLIC - {"/static/<path:filename>", "/"}))
+@pytest.mark.parametrize("path", sorted(PUBLIC - {"/static/<path:filename>", "/",
+                                                  "/stamp/<token>"}))
 def test_public_endpoints_need_no_sign_in(app, path: str) -> None:
     assert app.test_client().get(path).status_code == 200
 
