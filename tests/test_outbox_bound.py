@@ -120,7 +120,7 @@ def test_full_outbox_sigkill_restart_keeps_bound_and_sos(tmp_path: Path) -> None
     port = free_port()
     broker = Mosquitto(tmp_path / "mosquitto", port=port)  # not started: the uplink is down
     # 40 simulated minutes: the town's SOS comes at 15, its fall at 25.
-    town, paths = write_town(tmp_path / "town", broker.url, seed=7, speed=600,
+    _town, paths = write_town(tmp_path / "town", broker.url, seed=7, speed=600,
                              sim_start=sim_epoch(), wall_anchor=time.time(), sim_minutes=40,
                              gateways=1, nodes=8, residents=8, households=4)
     (path,) = paths
