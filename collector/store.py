@@ -85,11 +85,13 @@ class IngestResult:
 def digest(raw: bytes) -> str:
     """What tells a redelivery (same bytes: the gateway resends its outbox row) from a
     different message under a known id."""
-    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+    return hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
 def _first_of_each(payloads: list[dict[str, Any]], inserted: set[str]) -> list[dict[str, Any]]:
     """The payloads that were inserted: the first of each new id (the row the INSERT kept)."""
+    if len(inserted) == len(payloads):
+        return payloads  # the usual batch: every id new and none twice
     out, seen = [], set()
     for p in payloads:
         if p["id"] in inserted and p["id"] not in seen:
@@ -165,10 +167,12 @@ class Store:
             new_events = self._insert_new("events", EVENT_COLS, [
                 (p["id"], p["gw"], p["seq"], p["kind"], p["device"], p["ts"], p["priority"],
                  orjson.dumps(p.get("data", {})).decode(), now, raws[id(p)][2]) for p in events])
-            fresh_ids = {id(p) for p in fresh + _first_of_each(events, new_events)}
-            conflicts = self._conflicts(
-                [p for p in summaries if id(p) not in fresh_ids],
-                [p for p in events if id(p) not in fresh_ids], raws, now)
+            conflicts: list[str] = []
+            if len(new) + len(new_events) < len(summaries) + len(events):  # repeats to check
+                fresh_ids = {id(p) for p in fresh + _first_of_each(events, new_events)}
+                conflicts = self._conflicts(
+                    [p for p in summaries if id(p) not in fresh_ids],
+                    [p for p in events if id(p) not in fresh_ids], raws, now)
             res.stored += len(fresh) + len(new_events)
             res.conflicts += len(conflicts)
             res.dead += len(conflicts)

@@ -38,6 +38,7 @@ SCHEMAS = {
 }
 VERSION = 2  # what gateways send
 SCHEMA_IDS = {m: f"machimori/{m}/{VERSION}" for m in SCHEMAS}
+_VERSIONS = {m: {f"machimori/{m}/{v}": v for v in vs} for m, vs in SCHEMAS.items()}
 # Event kinds a full outbox never evicts: a person asked for help, or fell.
 NEVER_EVICTED = frozenset({"sos", "fall"})
 
@@ -125,12 +126,12 @@ def schema_document(message: str, version: int = VERSION) -> dict[str, Any]:
 
 def _version(message: str, payload: Any) -> int:
     """The schema version a payload names ("machimori/<message>/<n>")."""
-    sid = payload.get("schema") if isinstance(payload, dict) else None
-    for version in SCHEMAS[message]:
-        if sid == f"machimori/{message}/{version}":
-            return version
     if not isinstance(payload, dict):
         return VERSION  # let the schema say what is wrong with it
+    sid = payload.get("schema")
+    version = _VERSIONS[message].get(sid) if isinstance(sid, str) else None
+    if version is not None:
+        return version
     known = ", ".join(f"machimori/{message}/{v}" for v in SCHEMAS[message])
     raise ContractError(f"{message}: schema: {sid!r} is not one of {known}")
 
