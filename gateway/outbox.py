@@ -204,8 +204,11 @@ class Outbox:
     def status(self, now: float) -> dict[str, Any]:
         """Depth, size, age of the oldest message and what the bound evicted (for the status)."""
         with self._lock:
-            depth, oldest = self._db.execute("SELECT count(*), min(created) FROM messages"
-                                             ).fetchone()
+            (depth,) = self._db.execute("SELECT count(*) FROM messages").fetchone()
+            # The lowest seq is the oldest append (by rowid: no scan of a full outbox).
+            first = self._db.execute("SELECT created FROM messages ORDER BY seq LIMIT 1"
+                                     ).fetchone()
+            oldest = first[0] if first else now
             return {"outbox_depth": depth, "outbox_bytes": self._get("bytes"),
                     "outbox_cap_bytes": self.limits.max_bytes,
                     "outbox_oldest_s": round(max(0.0, now - oldest), 3) if depth else 0.0,

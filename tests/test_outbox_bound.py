@@ -8,6 +8,8 @@ delivered, and the gateway's status (outbox, free disk) reaches the collector's 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -145,6 +147,11 @@ def test_full_outbox_sigkill_restart_keeps_bound_and_sos(tmp_path: Path) -> None
         assert {t.rsplit("/", 1)[1] for _, t in protected} == {"sos", "fall"}
         assert total <= cap + 1000  # within the cap (SOS and fall are a few hundred bytes)
         assert any("/summary/" in t for _, t in rows)  # the newest summaries are kept
+        out = subprocess.run([sys.executable, "-m", "machimori.cli", "gw", "status", "--config",
+                              str(path)], capture_output=True, text=True, timeout=60,
+                             check=False).stdout
+        line = next(ln for ln in out.splitlines() if ln.startswith("stream "))
+        assert f"of {cap:,} bytes, evicted unsent: " in line  # what an installer sees
 
         broker.start()
         col = Collector(tmp_path / "col", broker.url).start()
