@@ -259,7 +259,9 @@ def _mqtt(m: dict[str, Any], gid: str, env: dict[str, str]) -> MqttConfig:
     cfg = MqttConfig(url=url, username=username, password=password, keepalive=keepalive,
                      inflight=inflight, **files)
     try:
-        cfg.link  # noqa: B018 - parsed here so a bad URL stops the start, with its field
+        link = cfg.link  # parsed here so a bad URL or TLS file stops the start, with its field
+        if link.tls:
+            mqtt_link.tls_context(link)
     except mqtt_link.LinkError as exc:
         raise ConfigError(f"mqtt.{exc.setting}", str(exc)) from None
     return cfg

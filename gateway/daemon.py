@@ -132,7 +132,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
             source.stop()
         publisher.stop(drain_timeout=2.0 if exit_when_drained else 0.0)
         _write_stats(stats_path, {"gw": cfg.id, "wall": time.time(), "stopped": True,
-                                  "outbox_depth": outbox.depth(), "last_seq": outbox.last_seq(),
+                                  "epoch": outbox.epoch, **outbox.status(time.time()),
+                                  "last_seq": outbox.last_seq(),
                                   "counters": _counters(pipeline, source, bridges, routeb)})
         outbox.close()
     return 0

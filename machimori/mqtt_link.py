@@ -53,18 +53,24 @@ def parse(url: str, ca_file: str | None = None, cert_file: str | None = None,
 
 
 def tls_context(link: BrokerLink) -> ssl.SSLContext:
-    """Server certificate and host name verified; TLS 1.2 or newer."""
-    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=link.ca_file)
+    """Server certificate and host name verified; TLS 1.2 or newer. LinkError names the file
+    that cannot be used."""
+    try:
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=link.ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise LinkError(f"{link.ca_file}: not a usable CA certificate (PEM) ({exc})",
+                        "ca_file") from None
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     if link.cert_file:
-        ctx.load_cert_chain(link.cert_file, link.key_file)
+        try:
+            ctx.load_cert_chain(link.cert_file, link.key_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise LinkError(f"{link.cert_file} with {link.key_file}: not a usable certificate "
+                            f"and key (PEM, matching) ({exc})", "cert_file") from None
     return ctx
 
 
 def apply(client: Any, link: BrokerLink) -> None:
     """Set a paho client up for the link (TLS when the URL is mqtts://)."""
     if link.tls:
-        try:
-            client.tls_set_context(tls_context(link))
-        except (OSError, ssl.SSLError) as exc:
-            raise LinkError(f"TLS files for {link.host}: {exc}", "ca_file") from None
+        client.tls_set_context(tls_context(link))

@@ -184,6 +184,20 @@ def test_mqtt_settings_a_gateway_refuses(tmp_path: Path, mqtt: dict, field: str,
     assert err.value.field == field and why in str(err.value)
 
 
+def test_unusable_tls_files_are_refused_at_start(tmp_path: Path, tls: TlsFiles) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    base = {"gateway": {"id": "gw-01", "data_dir": str(tmp_path)}}
+    with pytest.raises(ConfigError) as err:
+        parse({**base, "mqtt": {"url": "mqtts://h", "ca_file": str(junk)}}, env={})
+    assert err.value.field == "mqtt.ca_file" and "not a usable CA certificate" in str(err.value)
+    with pytest.raises(ConfigError) as err:  # a certificate with someone else's key
+        parse({**base, "mqtt": {"url": "mqtts://h", "ca_file": str(tls.ca),
+                                "cert_file": str(tls.client_cert),
+                                "key_file": str(tls.broker_key)}}, env={})
+    assert err.value.field == "mqtt.cert_file" and "matching" in str(err.value)
+
+
 def test_mqtts_defaults_to_port_8883_and_round_trips(tmp_path: Path, tls: TlsFiles) -> None:
     cfg = parse({"gateway": {"id": "gw-01", "data_dir": str(tmp_path)},
                  "mqtt": {"url": "mqtts://broker.example", "username": "gw-01",
