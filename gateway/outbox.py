@@ -104,35 +104,67 @@ class Outbox:
                 epoch = row[0]
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite may have rolled back itself (disk full)
+                db.execute("ROLLBACK")
             raise
         if not contract.EPOCH_RE.match(epoch):
             raise ValueError(f"{self.path}: stream epoch {epoch!r} is damaged")
         return epoch
 
     def append_many(self, makers: Iterable[Maker], now: float) -> list[int]:
-        """Assign consecutive sequence numbers, store every message atomically, keep the bound."""
+        """Assign consecutive sequence numbers, store every message atomically, keep the bound.
+
+        When the disk is full before the bound is reached, the oldest summaries (then events,
+        never SOS or falls) make room, counted like any eviction, and the append is retried.
+        """
         makers = list(makers)
         if not makers:
             return []
         with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
             try:
-                (seq,) = db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()
-                rows = []
-                for i, make in enumerate(makers):
-                    topic, payload = make(seq + i)
-                    rows.append((seq + i, topic, payload, now, message_class(topic)))
-                db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", rows)
-                db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (seq + len(rows),))
-                self._add("bytes", sum(len(r[2]) for r in rows))
-                self._enforce(now)
-                db.execute("COMMIT")
-            except BaseException:
+                return self._append(makers, now)
+            except sqlite3.OperationalError as exc:
+                if "full" not in str(exc):
+                    raise
+                need = sum(len(make(0)[1]) for make in makers)
+                if not self._make_room(2 * need + 65536):
+                    raise  # nothing left that may be evicted: SOS and falls only
+                return self._append(makers, now)
+
+    def _append(self, makers: list[Maker], now: float) -> list[int]:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            (seq,) = db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()
+            rows = []
+            for i, make in enumerate(makers):
+                topic, payload = make(seq + i)
+                rows.append((seq + i, topic, payload, now, message_class(topic)))
+            db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", rows)
+            db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (seq + len(rows),))
+            self._add("bytes", sum(len(r[2]) for r in rows))
+            self._enforce(now)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:  # SQLite may have rolled back itself (disk full)
                 db.execute("ROLLBACK")
-                raise
+            raise
         return [r[0] for r in rows]
+
+    def _make_room(self, nbytes: int) -> bool:
+        """Evict at least `nbytes` of payload (summaries first); False if nothing could go."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            before = self._get("bytes")
+            self._evict_over(before - nbytes)
+            freed = before - self._get("bytes")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:  # SQLite may have rolled back itself (disk full)
+                db.execute("ROLLBACK")
+            raise
+        return freed > 0
 
     def _add(self, key: str, n: int) -> None:
         if n:
@@ -149,7 +181,13 @@ class Outbox:
         if old:
             self._add("bytes", -sum(r[0] for r in old))
             self._add("evicted_summaries", len(old))
-        excess = self._get("bytes") - lim.max_bytes
+        self._evict_over(lim.max_bytes)
+
+    def _evict_over(self, limit: int) -> None:
+        """Evict the oldest summaries, then the oldest ordinary events, until the payload bytes
+        are at most `limit` or nothing evictable is left."""
+        db = self._db
+        excess = self._get("bytes") - limit
         for cls, counter in ((SUMMARY, "evicted_summaries"), (EVENT, "evicted_events")):
             while excess > 0:
                 rows = db.execute("SELECT seq, length(payload) FROM messages WHERE cls = ? "
@@ -189,7 +227,8 @@ class Outbox:
                     self._add("bytes", -freed)
                     db.execute("COMMIT")
                 except BaseException:
-                    db.execute("ROLLBACK")
+                    if db.in_transaction:  # SQLite may have rolled back itself (disk full)
+                        db.execute("ROLLBACK")
                     raise
 
     def depth(self) -> int:

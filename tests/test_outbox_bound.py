@@ -193,3 +193,27 @@ def test_full_outbox_sigkill_restart_keeps_bound_and_sos(tmp_path: Path) -> None
     finally:
         g.stop()
         broker.stop()
+
+
+def test_a_full_disk_evicts_summaries_to_take_the_sos(tmp_path: Path) -> None:
+    """SQLite's max_page_count makes the file hit "database or disk is full" exactly as a full
+    SD card does, long before the configured bound."""
+    ob = Outbox(tmp_path / "outbox.sqlite", OutboxLimits(max_bytes=10**9, max_age_s=1e9))
+    (pages,) = ob._db.execute("PRAGMA page_count").fetchone()
+    ob._db.execute(f"PRAGMA max_page_count = {pages + 40}")  # ~160 KB of room
+    for n in range(300):  # 600 KB of summaries and some events: the disk fills, nothing fails
+        put(ob, EV if n % 10 == 0 else SUM, 2000, float(n))
+    st = ob.status(300.0)
+    assert st["outbox_evicted"]["summaries"] > 150 and st["outbox_bytes"] < 200_000
+    sos = [put(ob, SOS, 2000, 300.0 + k) for k in range(5)]
+    topics = dict(kept(ob))
+    assert all(topics[s] == SOS for s in sos)
+    # Only SOS left to keep: once summaries and events are gone, a full disk is an error the
+    # daemon reports, and not one SOS was evicted on the way.
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        for k in range(1000):
+            sos.append(put(ob, SOS, 2000, 400.0 + k))
+    topics = dict(kept(ob))
+    assert set(topics.values()) == {SOS} and set(topics) == set(sos)
+    assert ob.status(0.0)["outbox_bytes"] == sum(len(p) for _, _, p in ob.peek(0, 10_000))
+    ob.close()
