@@ -1,8 +1,8 @@
 """Where the daemon's adverts come from, found by name, and what it listens to besides.
 
-Advert sources are registered under the entry-point group `machimori.gateway.sources`
-(pyproject.toml): `ble` is the real radio (gateway/ble.py); the simulated town registers `sim`
-from sim/, so the gateway never imports the simulator. Meter bridges and a Route-B smart meter
+Advert sources are found by name: `ble`, the real radio (gateway/ble.py), is built in; any
+other registers under the entry-point group `machimori.gateway.sources` (pyproject.toml) —
+the simulated town registers `sim` from sim/, so the gateway never imports the simulator. Meter bridges and a Route-B smart meter
 are thin wrappers that turn pyserial adapters into plain values for the pipeline; they never
 raise out (an unplugged port is retried with backoff and counted).
 """
@@ -54,7 +54,8 @@ def open_source(name: str, cfg: GatewayConfig | None, speed: float | None = None
     if name == "ble":  # built in: the one production source needs no registry
         from .ble import open_ble_source
 
-        assert cfg is not None
+        if cfg is None:
+            raise LookupError("the radio needs a gateway configuration (its [ble] section)")
         return OpenedSource(open_ble_source(cfg), time.time)
     found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
     if not found:
