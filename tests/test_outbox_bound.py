@@ -7,6 +7,7 @@ delivered, and the gateway's status (outbox, free disk) reaches the collector's 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -185,9 +186,12 @@ def test_full_outbox_sigkill_restart_keeps_bound_and_sos(tmp_path: Path) -> None
             line = next(ln for ln in text.splitlines() if ln.startswith(
                 f'machimori_gateway_outbox_evicted_total{{gw="{g.id}",message="summary"}}'))
             assert int(line.split()[-1]) > 50
-            row = col.query("SELECT epoch, outbox_cap_bytes, disk_free_bytes FROM gateways "
-                            "WHERE id = ?", (g.id,))[0]
-            assert row[0] == epoch and row[1] == cap and row[2] > 0
+            req = urllib.request.Request(col.base + "/api/v1/gateways",
+                                         headers={"Authorization": f"Bearer {token}"})
+            with urllib.request.urlopen(req, timeout=5) as r:
+                (item,) = json.loads(r.read())["items"]
+            assert item["epoch"] == epoch and item["outbox_cap_bytes"] == cap
+            assert item["disk_free_bytes"] > 0 and item["outbox_evicted_summaries"] > 50
         finally:
             col.stop()
     finally:
