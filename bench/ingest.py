@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from machimori.contract.mqtt import message_body
 from machimori.procs import wait_for
 from tests.harness import Collector, Mosquitto
 
@@ -40,11 +41,11 @@ def payload(gw: str, seq: int, t0: float) -> tuple[str, bytes]:
     v = 25 + (seq % 100) / 10
     stat = {"mean": v, "min": v - 0.3, "max": v + 0.3, "last": v}
     end = t0 + 60 * seq
-    body = {"schema": "machimori/summary/1", "id": f"{gw}:{seq}", "gw": gw, "seq": seq,
-            "kind": "heat", "device": f"heat-{seq % 50:03d}", "start": end - 60, "end": end,
-            "n": READINGS_PER_SUMMARY,
-            "values": {"air_c": stat, "humidity": stat, "illuminance": stat, "wbgt_c": stat},
-            "place": {"lat": 36.14, "lon": 139.38}, "wbgt_level": 2}
+    body = message_body("summary", gw, "00000000000000b1", seq, {
+        "kind": "heat", "device": f"heat-{seq % 50:03d}", "start": end - 60, "end": end,
+        "n": READINGS_PER_SUMMARY,
+        "values": {"air_c": stat, "humidity": stat, "illuminance": stat, "wbgt_c": stat},
+        "place": {"lat": 36.14, "lon": 139.38}, "wbgt_level": 2})
     return f"machimori/v1/gw/{gw}/summary/heat", json.dumps(body, separators=(",", ":")).encode()
 
 

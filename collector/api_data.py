@@ -162,12 +162,17 @@ def events() -> Any:
 def gateways() -> Any:
     rows = get_db().execute(
         "SELECT g.id, g.state, g.ts, g.version, g.outbox_depth, g.devices, g.updated_at, "
+        "g.epoch, g.outbox_bytes, g.outbox_cap_bytes, g.outbox_evicted_summaries, "
+        "g.outbox_evicted_events, g.disk_free_bytes, "
         "(SELECT count(*) FROM devices d WHERE d.gw = g.id) AS seen FROM gateways g "
         "ORDER BY g.id").fetchall()
     return jsonify({"items": [{
         "id": r["id"], "state": r["state"], "status_ts": r["ts"], "version": r["version"],
         "outbox_depth": r["outbox_depth"], "devices_enrolled": r["devices"],
-        "devices_seen": r["seen"], "updated_at": r["updated_at"]} for r in rows]})
+        "devices_seen": r["seen"], "updated_at": r["updated_at"],
+        **{k: r[k] for k in ("epoch", "outbox_bytes", "outbox_cap_bytes",
+                             "outbox_evicted_summaries", "outbox_evicted_events",
+                             "disk_free_bytes")}} for r in rows]})
 
 
 @bp.get("/devices")

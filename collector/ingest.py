@@ -15,11 +15,11 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from machimori import mqtt_link
 from machimori.contract import mqtt as contract
 from machimori.contract import owntracks
 
@@ -34,6 +34,7 @@ class IngestStats:
     stored: int = 0
     duplicates: int = 0
     dead: int = 0
+    conflicts: int = 0  # of `dead`: a known id with a different payload
     batches: int = 0
     connected: bool = False
     last_commit: float = 0.0
@@ -46,11 +47,14 @@ class IngestWorker:
                  username: str | None = None, password: str | None = None,
                  shared_group: str | None = None, batch_max: int = 500,
                  queue_max: int = 10_000, mqtt_version: int = 3,
-                 session_expiry_s: int = 7 * 86400, sinks: tuple[str, ...] = ()):
+                 session_expiry_s: int = 7 * 86400, sinks: tuple[str, ...] = (),
+                 ca_file: str | None = None, cert_file: str | None = None,
+                 key_file: str | None = None):
         self.store_path = db_path
         self.sinks = tuple(sinks)  # external sinks the store queues each new summary for
-        u = urlparse(mqtt_url)
-        self.host, self.port = u.hostname or "127.0.0.1", u.port or 1883
+        # mqtt:// or mqtts:// (TLS with a CA file, optionally a client certificate and key).
+        link = mqtt_link.parse(mqtt_url, ca_file, cert_file, key_file)
+        self.host, self.port = link.host, link.port
         self.batch_max = batch_max
         self.stats = IngestStats()
         self._q: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue(maxsize=queue_max)
@@ -68,6 +72,7 @@ class IngestWorker:
                             protocol=mqtt.MQTTv311, clean_session=False)
         if username:
             c.username_pw_set(username, password)
+        mqtt_link.apply(c, link)
         c.manual_ack_set(True)
         c.max_inflight_messages_set(100)
         c.reconnect_delay_set(min_delay=1, max_delay=10)
@@ -153,6 +158,7 @@ class IngestWorker:
                 self.stats.stored += res.stored
                 self.stats.duplicates += res.duplicates
                 self.stats.dead += res.dead
+                self.stats.conflicts += res.conflicts
                 self.stats.batches += 1
                 self.stats.last_commit = time.time()
                 if res.dead:

@@ -44,6 +44,9 @@ def metrics() -> Any:
                    "Messages taken from the broker by this process, by outcome.",
                    [({"result": "stored"}, stats.stored), ({"result": "duplicate"}, stats.duplicates),
                     ({"result": "dead_letter"}, stats.dead)])
+        out.metric("machimori_ingest_id_conflicts_total", "counter",
+                   "Of the dead letters: a known id that arrived with a different payload.",
+                   [({}, stats.conflicts)])
         out.metric("machimori_ingest_batches_total", "counter", "Committed ingest batches.",
                    [({}, stats.batches)])
         out.metric("machimori_ingest_queue_depth", "gauge",
@@ -65,12 +68,31 @@ def metrics() -> Any:
     rows = db.execute("SELECT kind, count(*) FROM summaries GROUP BY kind ORDER BY kind").fetchall()
     out.metric("machimori_summaries", "gauge", "Stored summaries by kind.",
                [({"kind": r[0]}, r[1]) for r in rows])
-    gws = db.execute("SELECT id, state, outbox_depth FROM gateways ORDER BY id").fetchall()
+    gws = db.execute("SELECT id, state, outbox_depth, outbox_bytes, outbox_cap_bytes, "
+                     "outbox_oldest_s, outbox_evicted_summaries, outbox_evicted_events, "
+                     "disk_free_bytes FROM gateways ORDER BY id").fetchall()
     out.metric("machimori_gateway_online", "gauge", "1 when the gateway's status is online.",
                [({"gw": r[0]}, int(r[1] == "online")) for r in gws])
     out.metric("machimori_gateway_outbox_depth", "gauge",
                "Messages waiting in the gateway's outbox, as its last status reported.",
                [({"gw": r[0]}, r[2]) for r in gws if r[2] is not None])
+    out.metric("machimori_gateway_outbox_bytes", "gauge",
+               "Payload bytes in the gateway's outbox, as its last status reported.",
+               [({"gw": r[0]}, r[3]) for r in gws if r[3] is not None])
+    out.metric("machimori_gateway_outbox_cap_bytes", "gauge",
+               "The gateway's outbox bound (outbox.max_mb): past it summaries, then events, "
+               "are evicted; SOS and falls never.",
+               [({"gw": r[0]}, r[4]) for r in gws if r[4] is not None])
+    out.metric("machimori_gateway_outbox_oldest_seconds", "gauge",
+               "Age of the oldest message waiting in the gateway's outbox.",
+               [({"gw": r[0]}, r[5]) for r in gws if r[5] is not None])
+    out.metric("machimori_gateway_outbox_evicted_total", "counter",
+               "Messages the gateway's outbox bound evicted unsent, by message class.",
+               [({"gw": r[0], "message": m}, v) for r in gws
+                for m, v in (("summary", r[6]), ("event", r[7])) if v is not None])
+    out.metric("machimori_gateway_disk_free_bytes", "gauge",
+               "Free space on the filesystem of the gateway's data dir.",
+               [({"gw": r[0]}, r[8]) for r in gws if r[8] is not None])
     sinks = db.execute("SELECT sink, count(*) FROM sink_queue GROUP BY sink").fetchall()
     out.metric("machimori_sink_queue_depth", "gauge", "Summaries waiting for an external sink.",
                [({"sink": r[0]}, r[1]) for r in sinks])

@@ -19,6 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_argument(r)
     r.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL")
     r.add_argument("--mqtt-username", default=None, help="broker user name")
+    r.add_argument("--mqtt-ca", default=None,
+                   help="with an mqtts:// URL: CA certificate file the broker's is checked "
+                        "against (default: the system's CAs)")
+    r.add_argument("--mqtt-cert", default=None,
+                   help="with an mqtts:// URL: client certificate file (needs --mqtt-key)")
+    r.add_argument("--mqtt-key", default=None, help="the client certificate's key file")
     r.add_argument("--client-id", default="machimori-collector",
                    help="MQTT client id; the persistent session is kept under it")
     r.add_argument("--mqtt-version", type=int, choices=[3, 5], default=3,
@@ -93,13 +99,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sink = InfluxSink(args.db, cfg).start()
     worker = None
     if not args.no_ingest:
+        from machimori.mqtt_link import LinkError
+
         from .ingest import IngestWorker
 
-        worker = IngestWorker(args.db, args.mqtt, client_id=args.client_id,
-                              username=args.mqtt_username,
-                              password=os.environ.get("MACHIMORI_MQTT_PASSWORD"),
-                              shared_group=args.shared_group, mqtt_version=args.mqtt_version,
-                              sinks=(SINK,) if sink else ())
+        try:
+            worker = IngestWorker(args.db, args.mqtt, client_id=args.client_id,
+                                  username=args.mqtt_username,
+                                  password=os.environ.get("MACHIMORI_MQTT_PASSWORD"),
+                                  shared_group=args.shared_group,
+                                  mqtt_version=args.mqtt_version,
+                                  sinks=(SINK,) if sink else (), ca_file=args.mqtt_ca,
+                                  cert_file=args.mqtt_cert, key_file=args.mqtt_key)
+        except LinkError as exc:
+            log.error("--mqtt: %s", exc)
+            if sink is not None:
+                sink.stop()
+            return 2
         worker.start()
     server = None
     if not args.no_web:

@@ -2,11 +2,13 @@
 
 SQLite in WAL mode (one writer: the ingest worker; any number of readers: the web app), or
 PostgreSQL for several collectors (collector/db.py hides the differences).
-Ingest is idempotent: a summary or event id that is already stored is counted and skipped.
+Ingest is idempotent: a summary or event id that is already stored with the same payload is
+counted and skipped; the same id with a different payload goes to the dead letters with why.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -67,8 +69,9 @@ def _statements(sql: str) -> list[str]:
 
 
 SUMMARY_COLS = ("id", "gw", "seq", "kind", "device", "start", '"end"', "n", '"values"',
-                "wbgt_level", "received_at")
-EVENT_COLS = ("id", "gw", "seq", "kind", "device", "ts", "priority", "data", "received_at")
+                "wbgt_level", "received_at", "digest")
+EVENT_COLS = ("id", "gw", "seq", "kind", "device", "ts", "priority", "data", "received_at",
+              "digest")
 INSERT_CHUNK = 400  # rows per statement: well under SQLite's and psycopg's parameter limits
 
 
@@ -77,6 +80,26 @@ class IngestResult:
     stored: int = 0
     duplicates: int = 0
     dead: int = 0
+    conflicts: int = 0  # of `dead`: a known id with a different payload
+    ignored: int = 0  # gateways' selftest round trips
+
+
+def digest(raw: bytes) -> str:
+    """What tells a redelivery (same bytes: the gateway resends its outbox row) from a
+    different message under a known id."""
+    return hashlib.blake2b(raw, digest_size=8).hexdigest()
+
+
+def _first_of_each(payloads: list[dict[str, Any]], inserted: set[str]) -> list[dict[str, Any]]:
+    """The payloads that were inserted: the first of each new id (the row the INSERT kept)."""
+    if len(inserted) == len(payloads):
+        return payloads  # the usual batch: every id new and none twice
+    out, seen = [], set()
+    for p in payloads:
+        if p["id"] in inserted and p["id"] not in seen:
+            seen.add(p["id"])
+            out.append(p)
+    return out
 
 
 class Store:
@@ -103,6 +126,7 @@ class Store:
         good: list[tuple[str, dict[str, Any]]] = []
         dead: list[tuple[str, bytes, str, float]] = []
         phones: list[tuple[str, str, owntracks.Report]] = []
+        raws: dict[int, tuple[str, bytes, str]] = {}  # id(payload) -> (topic, raw, digest)
         for topic, raw in items:
             if topic.startswith(owntracks.TOPIC_PREFIX + "/"):
                 try:
@@ -119,6 +143,11 @@ class Store:
             except ContractError as exc:
                 dead.append((topic, bytes(raw), str(exc), now))
                 continue
+            if info.message == "selftest":
+                res.ignored += 1
+                continue
+            if info.message != "status":
+                raws[id(p)] = (topic, bytes(raw), digest(raw))
             good.append((info.message, p))
         db = self.db
         latest: dict[str, tuple[dict[str, Any], str]] = {}
@@ -134,12 +163,12 @@ class Store:
                 if m == "status":
                     self._status(p, now)
                     res.stored += 1
-            values = {p["id"]: orjson.dumps(p["values"]).decode() for p in summaries}
+            values = {id(p): orjson.dumps(p["values"]).decode() for p in summaries}
             new = self._insert_new("summaries", SUMMARY_COLS, [
                 (p["id"], p["gw"], p["seq"], p["kind"], p["device"], p["start"], p["end"],
-                 p["n"], values[p["id"]], p.get("wbgt_level"), now) for p in summaries])
-            fresh = [p for p in summaries if p["id"] in new]
-            fresh = list({p["id"]: p for p in fresh}.values())  # a batch may hold one id twice
+                 p["n"], values[id(p)], p.get("wbgt_level"), now, raws[id(p)][2])
+                for p in summaries])
+            fresh = _first_of_each(summaries, new)  # a batch may hold one id twice
             if self.sinks and fresh:
                 db.executemany("INSERT INTO sink_queue (sink, payload, queued_at) VALUES (?,?,?)",
                                [(name, orjson.dumps(p).decode(), now)
@@ -147,12 +176,21 @@ class Store:
             for p in fresh:
                 cur = latest.get(p["device"])
                 if cur is None or p["end"] >= cur[0]["end"]:
-                    latest[p["device"]] = (p, values[p["id"]])
+                    latest[p["device"]] = (p, values[id(p)])
             new_events = self._insert_new("events", EVENT_COLS, [
                 (p["id"], p["gw"], p["seq"], p["kind"], p["device"], p["ts"], p["priority"],
-                 orjson.dumps(p.get("data", {})).decode(), now) for p in events])
+                 orjson.dumps(p.get("data", {})).decode(), now, raws[id(p)][2]) for p in events])
+            conflicts: list[str] = []
+            if len(new) + len(new_events) < len(summaries) + len(events):  # repeats to check
+                fresh_ids = {id(p) for p in fresh + _first_of_each(events, new_events)}
+                conflicts = self._conflicts(
+                    [p for p in summaries if id(p) not in fresh_ids],
+                    [p for p in events if id(p) not in fresh_ids], raws, now)
             res.stored += len(fresh) + len(new_events)
-            res.duplicates += len(summaries) + len(events) - len(fresh) - len(new_events)
+            res.conflicts += len(conflicts)
+            res.dead += len(conflicts)
+            res.duplicates += (len(summaries) + len(events) - len(fresh) - len(new_events)
+                               - len(conflicts))
             self._devices(list(latest.values()), now)
             for user, device, rep in phones:
                 if record_phone(db, user, device, rep, "mqtt", now).stored:
@@ -164,6 +202,34 @@ class Store:
             db.rollback()
             raise
         return res
+
+    def _conflicts(self, summaries: list[dict[str, Any]], events: list[dict[str, Any]],
+                   raws: dict[int, tuple[str, bytes, str]], now: float) -> list[str]:
+        """Of the ids already stored, those whose payload differs: kept as dead letters."""
+        out: list[str] = []
+        for table, repeats in (("summaries", summaries), ("events", events)):
+            if not repeats:
+                continue
+            ids = sorted({p["id"] for p in repeats})
+            stored: dict[str, str | None] = {}
+            for i in range(0, len(ids), INSERT_CHUNK):
+                chunk = ids[i:i + INSERT_CHUNK]
+                stored.update(self.db.execute(
+                    f"SELECT id, digest FROM {table} WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk).fetchall())
+            rows = []
+            for p in repeats:
+                topic, raw, d = raws[id(p)]
+                known = stored.get(p["id"])
+                if known is not None and known != d:  # NULL: stored before digests, unknown
+                    why = (f"id {p['id']} is already stored with a different payload "
+                           "(not a redelivery: a second stream under one id)")
+                    rows.append((topic, raw, why, now))
+                    out.append(p["id"])
+            if rows:
+                self.db.executemany("INSERT INTO dead_letters (topic, payload, reason, "
+                                    "received_at) VALUES (?, ?, ?, ?)", rows)
+        return out
 
     def _insert_new(self, table: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]
                     ) -> set[str]:
@@ -228,13 +294,20 @@ class Store:
                                (sink,)).fetchone()[0]
 
     def _status(self, p: dict[str, Any], now: float) -> None:
+        evicted = p.get("outbox_evicted") or {}
+        cols = {"version": p.get("version"), "outbox_depth": p.get("outbox_depth"),
+                "devices": p.get("devices"), "epoch": p.get("epoch"),
+                "outbox_bytes": p.get("outbox_bytes"),
+                "outbox_cap_bytes": p.get("outbox_cap_bytes"),
+                "outbox_oldest_s": p.get("outbox_oldest_s"),
+                "outbox_evicted_summaries": evicted.get("summaries"),
+                "outbox_evicted_events": evicted.get("events"),
+                "disk_free_bytes": p.get("disk_free_bytes")}
+        # What a status leaves out (v1, or the Last Will) keeps its last known value.
+        keep = ", ".join(f"{c}=coalesce(excluded.{c}, gateways.{c})" for c in cols)
         self.db.execute(
-            "INSERT INTO gateways (id, state, ts, version, outbox_depth, devices, updated_at) "
-            "VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET state=excluded.state, "
-            "ts=excluded.ts, version=coalesce(excluded.version, gateways.version), "
-            "outbox_depth=coalesce(excluded.outbox_depth, gateways.outbox_depth), "
-            "devices=coalesce(excluded.devices, gateways.devices), "
-            "updated_at=excluded.updated_at "
+            f"INSERT INTO gateways (id, state, ts, updated_at, {', '.join(cols)}) "
+            f"VALUES ({','.join('?' * (4 + len(cols)))}) ON CONFLICT(id) DO UPDATE SET "
+            f"state=excluded.state, ts=excluded.ts, {keep}, updated_at=excluded.updated_at "
             "WHERE excluded.ts IS NULL OR gateways.ts IS NULL OR excluded.ts >= gateways.ts",
-            (p["gw"], p["state"], p.get("ts"), p.get("version"), p.get("outbox_depth"),
-             p.get("devices"), now))
+            (p["gw"], p["state"], p.get("ts"), now, *cols.values()))

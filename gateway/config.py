@@ -11,8 +11,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
+from machimori import mqtt_link
 from machimori.contract.mqtt import GW_ID_RE
 
 DEVICE_KINDS = ("heat", "tag", "meter")
@@ -30,19 +30,32 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class MqttConfig:
-    url: str = "mqtt://127.0.0.1:1883"
-    username: str | None = None
+    url: str = "mqtt://127.0.0.1:1883"  # mqtts://host:8883 for TLS
+    username: str | None = None  # must be the gateway id: the broker's ACL is keyed on it
     password: str | None = None
     keepalive: int = 30
     inflight: int = 50
+    ca_file: str | None = None  # mqtts: the CA the broker's certificate is checked against
+    cert_file: str | None = None  # mqtts: a client certificate (with key_file)
+    key_file: str | None = None
+
+    @property
+    def link(self) -> mqtt_link.BrokerLink:
+        return mqtt_link.parse(self.url, self.ca_file, self.cert_file, self.key_file)
 
     @property
     def host(self) -> str:
-        return urlparse(self.url).hostname or "127.0.0.1"
+        return self.link.host
 
     @property
     def port(self) -> int:
-        return urlparse(self.url).port or 1883
+        return self.link.port
+
+
+@dataclass(frozen=True)
+class OutboxConfig:
+    max_mb: float = 256.0  # past this, summaries then events are evicted; never SOS or fall
+    max_age_days: float = 14.0  # summaries older than this are evicted unsent
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,7 @@ class GatewayConfig:
     devices: tuple[Device, ...] = ()
     ble: BleConfig = field(default_factory=BleConfig)
     routeb: RouteBConfig = field(default_factory=RouteBConfig)
+    outbox: OutboxConfig = field(default_factory=OutboxConfig)
 
 
 
@@ -179,32 +193,13 @@ def parse(doc: dict[str, Any], base_dir: Path | None = None,
     if not 1 <= interval <= 3600:
         raise ConfigError("gateway.summary_interval_s", "must be between 1 and 3600 seconds")
     source = _get(gw, "source", str, "gateway", "ble")
-    if source not in ("ble", "sim"):
-        raise ConfigError("gateway.source", "must be 'ble' (a real radio) or 'sim'")
+    from .sources import available_sources
 
-    m = _get(doc, "mqtt", dict, "", {})
-    url = _get(m, "url", str, "mqtt", "mqtt://127.0.0.1:1883")
-    u = urlparse(url)
-    if u.scheme != "mqtt" or not u.hostname:
-        raise ConfigError("mqtt.url", "must look like mqtt://host:1883")
-    password = _get(m, "password", str, "mqtt", None)
-    pw_file = _get(m, "password_file", str, "mqtt", None)
-    if pw_file is not None:
-        try:
-            password = Path(pw_file).read_text().strip()
-        except OSError as exc:
-            raise ConfigError("mqtt.password_file", f"cannot read it ({exc.strerror})") from None
-    password = env.get("MACHIMORI_MQTT_PASSWORD", password)
-    keepalive = _get(m, "keepalive", int, "mqtt", 30)
-    if not 5 <= keepalive <= 3600:
-        raise ConfigError("mqtt.keepalive", "must be 5..3600 seconds")
-    inflight = _get(m, "inflight", int, "mqtt", 50)
-    if not 1 <= inflight <= 1000:
-        raise ConfigError("mqtt.inflight", "must be 1..1000 messages")
-    mqtt = MqttConfig(url=env.get("MACHIMORI_MQTT_URL", url),
-                      username=_get(m, "username", str, "mqtt", None), password=password,
-                      keepalive=keepalive, inflight=inflight)
+    if source not in (names := available_sources()):
+        raise ConfigError("gateway.source", f"must be one of {', '.join(names)} "
+                          "('ble' is the real radio)")
 
+    mqtt = _mqtt(_get(doc, "mqtt", dict, "", {}), gid, env)
     s = _get(doc, "sim", dict, "", {})
     sim = SimSourceConfig(
         town_seed=_get(s, "town_seed", int, "sim", 1), speed=_get(s, "speed", float, "sim", 1.0),
@@ -227,7 +222,59 @@ def parse(doc: dict[str, Any], base_dir: Path | None = None,
             raise ConfigError(f"device[{i}].id", f"{dev.id!r} is enrolled twice; remove one")
         seen.add(dev.id)
     return GatewayConfig(id=gid, data_dir=data_dir, summary_interval_s=interval, source=source,
-                         mqtt=mqtt, sim=sim, devices=devices, ble=ble, routeb=routeb)
+                         mqtt=mqtt, sim=sim, devices=devices, ble=ble, routeb=routeb,
+                         outbox=_outbox(_get(doc, "outbox", dict, "", {})))
+
+
+def _mqtt(m: dict[str, Any], gid: str, env: dict[str, str]) -> MqttConfig:
+    url = env.get("MACHIMORI_MQTT_URL", _get(m, "url", str, "mqtt", "mqtt://127.0.0.1:1883"))
+    password = _get(m, "password", str, "mqtt", None)
+    pw_file = _get(m, "password_file", str, "mqtt", None)
+    if pw_file is not None:
+        try:
+            password = Path(pw_file).read_text().strip()
+        except OSError as exc:
+            raise ConfigError("mqtt.password_file", f"cannot read it ({exc.strerror})") from None
+    password = env.get("MACHIMORI_MQTT_PASSWORD", password)
+    username = _get(m, "username", str, "mqtt", None)
+    if username is not None and username != gid:
+        # The broker's ACL lets user X publish only under machimori/v1/gw/X/: anything else is
+        # accepted, acknowledged and silently dropped, and the outbox would delete it.
+        raise ConfigError("mqtt.username", f"must be the gateway id {gid!r} (the broker's ACL "
+                          f"drops every message of user {username!r} under gw/{gid}/ without "
+                          "telling anyone); create the broker account under the gateway id")
+    keepalive = _get(m, "keepalive", int, "mqtt", 30)
+    if not 5 <= keepalive <= 3600:
+        raise ConfigError("mqtt.keepalive", "must be 5..3600 seconds")
+    inflight = _get(m, "inflight", int, "mqtt", 50)
+    if not 1 <= inflight <= 1000:
+        raise ConfigError("mqtt.inflight", "must be 1..1000 messages")
+    files = {}
+    for name in ("ca_file", "cert_file", "key_file"):
+        path = _get(m, name, str, "mqtt", None)
+        if path is not None and not Path(path).is_file():
+            raise ConfigError(f"mqtt.{name}", f"{path} does not exist (copy the file there, "
+                              "readable by the gateway's user)")
+        files[name] = path
+    cfg = MqttConfig(url=url, username=username, password=password, keepalive=keepalive,
+                     inflight=inflight, **files)
+    try:
+        link = cfg.link  # parsed here so a bad URL or TLS file stops the start, with its field
+        if link.tls:
+            mqtt_link.tls_context(link)
+    except mqtt_link.LinkError as exc:
+        raise ConfigError(f"mqtt.{exc.setting}", str(exc)) from None
+    return cfg
+
+
+def _outbox(o: dict[str, Any]) -> OutboxConfig:
+    max_mb = _get(o, "max_mb", float, "outbox", 256.0)
+    if not 0.01 <= max_mb <= 1_000_000:
+        raise ConfigError("outbox.max_mb", "must be 0.01..1000000 MB (leave room on the SD card)")
+    age = _get(o, "max_age_days", float, "outbox", 14.0)
+    if not 0.01 <= age <= 3650:
+        raise ConfigError("outbox.max_age_days", "must be 0.01..3650 days")
+    return OutboxConfig(max_mb, age)
 
 
 def _ble(b: dict[str, Any]) -> BleConfig:
@@ -282,8 +329,12 @@ def dump(cfg: GatewayConfig) -> str:
              f"summary_interval_s = {q(cfg.summary_interval_s)}", f"source = {q(cfg.source)}", "",
              "[mqtt]", f"url = {q(cfg.mqtt.url)}", f"keepalive = {cfg.mqtt.keepalive}",
              f"inflight = {cfg.mqtt.inflight}"]
-    if cfg.mqtt.username:
-        lines.append(f"username = {q(cfg.mqtt.username)}")
+    for name in ("username", "ca_file", "cert_file", "key_file"):
+        if (v := getattr(cfg.mqtt, name)) is not None:
+            lines.append(f"{name} = {q(v)}")
+    if cfg.outbox != OutboxConfig():
+        lines += ["", "[outbox]", f"max_mb = {q(cfg.outbox.max_mb)}",
+                  f"max_age_days = {q(cfg.outbox.max_age_days)}"]
     if cfg.source == "sim":
         s = cfg.sim
         lines += ["", "[sim]", f"town_seed = {s.town_seed}", f"speed = {q(s.speed)}",

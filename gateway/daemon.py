@@ -55,13 +55,14 @@ def _write_stats(path: Path, stats: dict[str, Any]) -> None:
 
 
 def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int:
-    from .outbox import Outbox
+    from .outbox import Outbox, OutboxLimits
     from .pipeline import Pipeline, emit
     from .publisher import Publisher
     from .sources import MeterBridges, RouteBReader, people_secret
 
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
-    outbox = Outbox(cfg.data_dir / "outbox.sqlite")
+    outbox = Outbox(cfg.data_dir / "outbox.sqlite", OutboxLimits(
+        int(cfg.outbox.max_mb * 1024 * 1024), cfg.outbox.max_age_days * 86400))
     pipeline = Pipeline(cfg, people_secret=people_secret(cfg.data_dir))
     bridges = MeterBridges(cfg)
     counters_path = cfg.data_dir / "bthome_counters.json"
@@ -70,8 +71,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
     publisher = Publisher(cfg, outbox, status_extra=lambda: {"devices": len(cfg.devices)})
     source, clock = _open_source(cfg)
     publisher.start()
-    log.info("gateway %s running: %d devices, outbox depth %d", cfg.id, len(cfg.devices),
-             outbox.depth())
+    log.info("gateway %s running: %d devices, stream %s, outbox depth %d", cfg.id,
+             len(cfg.devices), outbox.epoch, outbox.depth())
     sim_end = None
     next_status = time.monotonic() + STATUS_EVERY_S
     next_stats = 0.0
@@ -110,8 +111,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                 next_status = mono + STATUS_EVERY_S
             if mono >= next_stats:
                 _write_stats(stats_path, {
-                    "gw": cfg.id, "wall": time.time(), "now": now,
-                    "outbox_depth": outbox.depth(), "last_seq": outbox.last_seq(),
+                    "gw": cfg.id, "wall": time.time(), "now": now, "epoch": outbox.epoch,
+                    **outbox.status(time.time()), "last_seq": outbox.last_seq(),
                     "sent": publisher.sent, "acked": publisher.acked_total,
                     "in_flight": publisher.in_flight(), "connects": publisher.connects,
                     "counters": _counters(pipeline, source, bridges, routeb),
@@ -131,7 +132,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
             source.stop()
         publisher.stop(drain_timeout=2.0 if exit_when_drained else 0.0)
         _write_stats(stats_path, {"gw": cfg.id, "wall": time.time(), "stopped": True,
-                                  "outbox_depth": outbox.depth(), "last_seq": outbox.last_seq(),
+                                  "epoch": outbox.epoch, **outbox.status(time.time()),
+                                  "last_seq": outbox.last_seq(),
                                   "counters": _counters(pipeline, source, bridges, routeb)})
         outbox.close()
     return 0
@@ -167,14 +169,9 @@ def _counters(pipeline: Any, *sources: Any) -> dict[str, int]:
 
 
 def _open_source(cfg: Any) -> tuple[Any, Any]:
-    if cfg.source == "sim":
-        from sim.source import SimClock, SimSource
-        from sim.town import town_for
+    """The configured advert source, found by name (gateway/sources.py): never an import of
+    the simulator here."""
+    from .sources import open_source
 
-        s = cfg.sim
-        town = town_for(s)
-        clock = SimClock(s.sim_start or time.time(), s.wall_anchor or time.time(), s.speed)
-        return SimSource(town, cfg.id), lambda: clock.now(time.time())
-    from .ble import open_ble_source  # type: ignore[attr-defined]
-
-    return open_ble_source(cfg), time.time
+    opened = open_source(cfg.source, cfg)
+    return opened.source, opened.clock

@@ -226,6 +226,9 @@ def read_status(cfg: Any) -> dict[str, Any]:
         "running": not stats.get("stopped", False) and now - stats.get("wall", 0) < 10,
         "broker_connects": stats.get("connects"), "in_flight": stats.get("in_flight"),
         "outbox_depth": stats.get("outbox_depth"), "last_seq": stats.get("last_seq"),
+        "epoch": stats.get("epoch"), "outbox_bytes": stats.get("outbox_bytes"),
+        "outbox_cap_bytes": stats.get("outbox_cap_bytes"),
+        "outbox_evicted": stats.get("outbox_evicted"),
         "last_seen": {d.id: last_seen.get(d.id) for d in cfg.devices},
         "kernel_timings": stats.get("kernel_timings", {}),
         "counters": stats.get("counters", {}),
@@ -248,6 +251,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if "outbox_depth" in s:
         print(f"broker connects {s['broker_connects']}, in flight {s['in_flight']}, "
               f"outbox depth {s['outbox_depth']}, last seq {s['last_seq']}")
+        if s.get("outbox_bytes") is not None:
+            ev = s.get("outbox_evicted") or {}
+            print(f"stream {s['epoch']}, outbox {s['outbox_bytes']:,} of "
+                  f"{s['outbox_cap_bytes']:,} bytes, evicted unsent: "
+                  f"{ev.get('summaries', 0)} summaries, {ev.get('events', 0)} events")
         for dev, ts in s["last_seen"].items():
             ago = "never" if ts is None else f"{time.time() - ts:.0f} s ago"
             print(f"  {dev:24} last heard {ago}")

@@ -151,23 +151,18 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             elif dev.key and dev.address:
                 bindkeys[dev.address] = dev.key
     if args.sim:
-        from sim.source import SimClock, SimSource
-        from sim.town import build_town, town_for
+        from .sources import open_source
 
-        # The configuration's own town when it has one, so its enrolled tag keys resolve.
-        town = town_for(cfg.sim) if cfg is not None and cfg.source == "sim" else build_town(1)
-        if not tag_keys:  # the demo town's own tags, so that they resolve in the table
-            tag_keys = {r.id: r.key for r in town.residents}
-        gw = cfg.id if cfg is not None and cfg.id in town.by_gateway else town.gateways[0].id
-        wall0 = time.time()
-        clock = SimClock(wall0, wall0, args.speed)
-        src: Any = SimSource(town, gw)
+        # Found by name (the sim registers it): the configuration's own town when it has one,
+        # so its enrolled tag keys resolve; else the demo town's, with its tags' keys.
+        opened = open_source("sim", cfg, args.speed)
+        if not tag_keys:
+            tag_keys = dict(opened.tag_keys)
+        src: Any = opened.source
+        now = opened.clock  # adverts carry simulated time
 
         def poll() -> list:
-            return src.poll(clock.now(time.time()))[0]
-
-        def now() -> float:  # adverts carry simulated time
-            return clock.now(time.time())
+            return src.poll(now())[0]
     else:
         from .ble import BleSource
 

@@ -363,9 +363,9 @@ def emit(gw: str, pending: list[Pending], outbox: Outbox, now: float,
          counters: Counter[str] | None = None) -> list[int]:
     """Validate each pending message against the contract and append the valid ones."""
     makers = []
+    epoch = outbox.epoch
     for p in pending:
-        schema = contract.SCHEMA_IDS[p.message]
-        probe = {"schema": schema, "id": f"{gw}:1", "gw": gw, "seq": 1, **p.body}
+        probe = contract.message_body(p.message, gw, epoch, 1, p.body)
         try:
             contract.validate(p.message, probe)
         except contract.ContractError as exc:
@@ -377,11 +377,9 @@ def emit(gw: str, pending: list[Pending], outbox: Outbox, now: float,
         topic = (contract.summary_topic if p.message == "summary" else contract.event_topic)(
             gw, p.kind)
 
-        def make(seq: int, p: Pending = p, topic: str = topic, schema: str = schema
-                 ) -> tuple[str, bytes]:
-            body = {"schema": schema, "id": contract.event_id(gw, seq), "gw": gw, "seq": seq,
-                    **p.body}
-            return topic, contract.encode(body)
+        def make(seq: int, p: Pending = p, topic: str = topic) -> tuple[str, bytes]:
+            return topic, contract.encode(contract.message_body(p.message, gw, epoch, seq,
+                                                                p.body))
 
         makers.append(make)
     return outbox.append_many(makers, now)

@@ -8,6 +8,7 @@ in the outbox is sent again, and the collector's idempotent ingest drops the dup
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from machimori import mqtt_link
 from machimori.contract import mqtt as contract
 
 from .config import GatewayConfig
@@ -47,6 +49,8 @@ class Publisher:
                         protocol=mqtt.MQTTv311, clean_session=True)
         if cfg.mqtt.username:
             c.username_pw_set(cfg.mqtt.username, cfg.mqtt.password)
+        self.link = cfg.mqtt.link
+        mqtt_link.apply(c, self.link)  # mqtts://: TLS, broker certificate checked
         c.will_set(contract.status_topic(cfg.id), self._status_payload("offline"), qos=1,
                    retain=True)
         c.max_inflight_messages_set(cfg.mqtt.inflight)
@@ -58,10 +62,16 @@ class Publisher:
         self.client = c
 
     def _status_payload(self, state: str) -> bytes:
+        now = time.time()
         body: dict[str, Any] = {"schema": contract.SCHEMA_IDS["status"], "gw": self.cfg.id,
-                                "state": state, "ts": time.time(), "version": VERSION}
+                                "state": state, "ts": now, "version": VERSION,
+                                "epoch": self.outbox.epoch}
         if state == "online":
-            body["outbox_depth"] = self.outbox.depth()
+            body.update(self.outbox.status(now))
+            try:
+                body["disk_free_bytes"] = shutil.disk_usage(self.outbox.path.parent).free
+            except OSError:
+                pass  # the status still goes out; the metric shows the gap
             body.update(self._status_extra())
         contract.validate("status", body)
         return contract.encode(body)
@@ -109,7 +119,7 @@ class Publisher:
 
     # the sender thread
     def start(self) -> None:
-        self.client.connect_async(self.cfg.mqtt.host, self.cfg.mqtt.port, self.cfg.mqtt.keepalive)
+        self.client.connect_async(self.link.host, self.link.port, self.cfg.mqtt.keepalive)
         self.client.loop_start()
         self._thread = threading.Thread(target=self._run, name="mqtt-sender", daemon=True)
         self._thread.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,32 +36,77 @@ def _data_dir(cfg: Any) -> Result:
 
 
 def _broker(cfg: Any, timeout: float = 5.0) -> Result:
+    """Connect as the gateway, publish under its own id and wait for the message to come back.
+
+    A PUBACK proves nothing: a broker whose ACL forbids a publish still acknowledges it and
+    drops it. So the check subscribes (as the gateway, to machimori/v1/gw/<gw>/selftest, which
+    the deployed ACL lets each gateway read) and passes only when its own nonce arrives.
+    """
     import paho.mqtt.client as mqtt
 
-    done = threading.Event()
-    result: list[str] = []
+    from machimori import mqtt_link
+    from machimori.contract import mqtt as contract
+
+    url, topic = cfg.mqtt.url, contract.selftest_topic(cfg.id)
+    nonce = os.urandom(8).hex().encode()
+    connected, subscribed, arrived = threading.Event(), threading.Event(), threading.Event()
+    result: dict[str, Any] = {}
 
     def on_connect(client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        result.append(str(reason))
-        done.set()
+        result["connack"] = reason
+        connected.set()
+        if not reason.is_failure:
+            client.subscribe(topic, qos=1)
 
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{cfg.id}-selftest")
+    def on_subscribe(client: Any, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        result["suback"] = reasons
+        subscribed.set()
+
+    def on_message(client: Any, userdata: Any, msg: Any) -> None:
+        if msg.topic == topic and msg.payload == nonce:
+            arrived.set()
+
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"machimori-gw-{cfg.id}-selftest")
     if cfg.mqtt.username:
         c.username_pw_set(cfg.mqtt.username, cfg.mqtt.password)
-    c.on_connect = on_connect
+    c.on_connect, c.on_subscribe, c.on_message = on_connect, on_subscribe, on_message
     try:
-        c.connect(cfg.mqtt.host, cfg.mqtt.port, keepalive=10)
-    except OSError as exc:
-        return "broker", False, f"{cfg.mqtt.url}: {exc.strerror or exc}"
+        link = cfg.mqtt.link
+        mqtt_link.apply(c, link)
+        c.connect(link.host, link.port, keepalive=10)
+    except mqtt_link.LinkError as exc:
+        return "broker", False, f"{url}: {exc}"
+    except OSError as exc:  # refused, unreachable, TLS (ssl.SSLError is an OSError)
+        return "broker", False, f"{url}: {getattr(exc, 'reason', None) or exc.strerror or exc}"
     c.loop_start()
     try:
-        if not done.wait(timeout):
-            return "broker", False, f"{cfg.mqtt.url}: no CONNACK in {timeout:.0f} s"
+        if not connected.wait(timeout):
+            return "broker", False, f"{url}: no CONNACK in {timeout:.0f} s"
+        if result["connack"].is_failure:
+            return "broker", False, (f"{url}: {result['connack']} (check mqtt.username and the "
+                                     "password)")
+        if not subscribed.wait(timeout):
+            return "broker", False, f"{url}: no SUBACK in {timeout:.0f} s"
+        if any(r.is_failure for r in result["suback"]):
+            return "broker", False, (f"{url}: the broker refuses {topic} to this gateway: its ACL "
+                                     "lacks `pattern read machimori/v1/gw/%u/selftest` "
+                                     "(deploy/mosquitto/machimori.acl)")
+        t0 = time.monotonic()
+        try:
+            c.publish(topic, nonce, qos=1).wait_for_publish(timeout)
+        except (RuntimeError, ValueError) as exc:  # the connection went away meanwhile
+            return "broker", False, f"{url}: publish failed: {exc}"
+        if not arrived.wait(timeout):
+            return "broker", False, (
+                f"{url}: the broker acknowledged a publish under gw/{cfg.id}/ but never "
+                f"delivered it: its ACL drops what user {cfg.mqtt.username or '(anonymous)'} "
+                "publishes there, and so would every summary and event "
+                "(deploy/mosquitto/machimori.acl: `pattern write machimori/v1/gw/%u/#`)")
+        ms = 1000 * (time.monotonic() - t0)
+        return "broker", True, f"{url}: a publish under gw/{cfg.id}/ came back in {ms:.0f} ms"
     finally:
         c.disconnect()
         c.loop_stop()
-    ok = result[0] == "Success"
-    return "broker", ok, f"{cfg.mqtt.url}: {result[0]}"
 
 
 def _ports(cfg: Any) -> list[Result]:

@@ -1,6 +1,9 @@
-"""What the daemon listens to besides the radio: meter bridges and a Route-B smart meter.
+"""Where the daemon's adverts come from, found by name, and what it listens to besides.
 
-Thin wrappers that turn pyserial adapters into plain values for the pipeline; they never
+Advert sources are found by name: `ble`, the real radio (gateway/ble.py), is built in; any
+other registers under the entry-point group `machimori.gateway.sources` (pyproject.toml) —
+the simulated town registers `sim` from sim/, so the gateway never imports the simulator. Meter bridges and a Route-B smart meter
+are thin wrappers that turn pyserial adapters into plain values for the pipeline; they never
 raise out (an unplugged port is retried with backoff and counted).
 """
 
@@ -10,13 +13,56 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import GatewayConfig
+if TYPE_CHECKING:
+    from .config import GatewayConfig
 
 log = logging.getLogger("machimori.gateway.sources")
+GROUP = "machimori.gateway.sources"
+
+
+@dataclass(frozen=True)
+class OpenedSource:
+    """What a source factory returns: `source.poll(limit)` gives (adverts, serial lines) heard
+    up to `limit` on `clock`'s time scale (and `source.stop()` if it has threads)."""
+
+    source: Any
+    clock: Callable[[], float]
+    # device id -> tag key of the tags this source plays (a scan without a configuration)
+    tag_keys: dict[str, bytes] = field(default_factory=dict)
+
+
+# A factory takes the gateway configuration (None: a scan without one) and a speed (simulated
+# seconds per second, for sources that have a clock of their own; None: the configuration's).
+SourceFactory = Callable[["GatewayConfig | None", "float | None"], OpenedSource]
+
+
+def available_sources() -> list[str]:
+    """Names a configuration's `gateway.source` may use."""
+    return sorted({ep.name for ep in entry_points(group=GROUP)} | {"ble"})
+
+
+def open_source(name: str, cfg: GatewayConfig | None, speed: float | None = None
+                ) -> OpenedSource:
+    if name == "ble":  # built in: the one production source needs no registry
+        from .ble import open_ble_source
+
+        if cfg is None:
+            raise LookupError("the radio needs a gateway configuration (its [ble] section)")
+        return OpenedSource(open_ble_source(cfg), time.time)
+    found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
+    if not found:
+        raise LookupError(f"no advert source named {name!r} is installed "
+                          f"(have: {', '.join(available_sources())})")
+    factory: SourceFactory = found[0].load()
+    return factory(cfg, speed)
 
 
 class MeterBridges:

@@ -8,7 +8,9 @@ seconds at its own phase; a heat node repeats each advert, as real BLE nodes do.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -149,3 +151,26 @@ class SimSource:
         first = int((ts - PHONE_MAX_STAY_S) // 60)
         return [addr for m in range(first, int(ts // 60) + 1)
                 for a, d, addr in self._minute_arrivals(m) if a <= ts < d]
+
+
+def open_gateway_source(cfg: Any, speed: float | None = None) -> Any:
+    """The sim's entry in the gateway's source registry (`machimori.gateway.sources`: `sim`).
+
+    With a sim configuration, that configuration's town and gateway; without one (a scan),
+    the demo town's first gateway. Adverts carry simulated time, so the clock is the sim's.
+    """
+    from gateway.sources import OpenedSource
+
+    from .town import build_town, town_for
+
+    own = cfg is not None and cfg.source == "sim"
+    town = town_for(cfg.sim) if own else build_town(1)
+    gw = cfg.id if cfg is not None and cfg.id in town.by_gateway else town.gateways[0].id
+    wall = time.time()
+    if own and speed is None:
+        s = cfg.sim
+        clock = SimClock(s.sim_start or wall, s.wall_anchor or wall, s.speed)
+    else:
+        clock = SimClock(wall, wall, speed or 1.0)
+    return OpenedSource(SimSource(town, gw), lambda: clock.now(time.time()),
+                        tag_keys={r.id: r.key for r in town.residents})

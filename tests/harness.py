@@ -45,13 +45,22 @@ class Managed:
 
 
 class Mosquitto(Managed):
-    """A real Mosquitto on a free loopback port, with persistence so a restart keeps sessions."""
+    """A real Mosquitto on a free loopback port, with persistence so a restart keeps sessions.
+
+    With `tls` (tests/certs.py: CA, broker certificate and key) it also listens with TLS on a
+    second free port (`tls_url`); `require_certificate` makes clients present one.
+    """
 
     def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = "",
-                 anonymous: bool = True):
+                 anonymous: bool = True, tls: Any = None, require_certificate: bool = False):
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
+        self.tls_port = free_port() if tls is not None else None
+        tls_conf = "" if tls is None else (
+            f"listener {self.tls_port} 127.0.0.1\ncafile {tls.ca}\ncertfile {tls.broker_cert}\n"
+            f"keyfile {tls.broker_key}\ntls_version tlsv1.2\n"
+            f"require_certificate {'true' if require_certificate else 'false'}\n")
         self.conf = self.dir / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
@@ -61,18 +70,24 @@ class Mosquitto(Managed):
             "autosave_interval 1\n"
             "max_queued_messages 1000000\n"
             f"user {getpass.getuser()}\n"
-            f"log_dest file {self.dir}/mosquitto.log\n" + extra_conf)
+            f"log_dest file {self.dir}/mosquitto.log\n" + tls_conf + extra_conf)
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
+    @property
+    def tls_url(self) -> str:
+        assert self.tls_port is not None, "started without tls="
+        return f"mqtts://127.0.0.1:{self.tls_port}"
+
     def start(self) -> Mosquitto:
         self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(self.conf)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, 15,
-                 "mosquitto to listen")
+        wait_for(lambda: (port_open(self.port) and (self.tls_port is None
+                                                     or port_open(self.tls_port)))
+                 or self.proc.poll() is not None, 15, "mosquitto to listen")
         if self.proc.poll() is not None:
             raise RuntimeError(f"mosquitto exited: {(self.dir / 'mosquitto.log').read_text()}")
         return self

@@ -45,8 +45,8 @@ def run_window(p: Pipeline, t0: float, nodes: list[tuple[float, float, float]],
 
 def validate_all(out: list) -> None:
     for m in out:
-        contract.validate(m.message, {"schema": contract.SCHEMA_IDS[m.message],
-                                      "id": "gw-01:1", "gw": "gw-01", "seq": 1, **m.body})
+        contract.validate(m.message, contract.message_body(m.message, "gw-01", "0" * 16, 1,
+                                                           m.body))
 
 
 def test_shade_radiation_error_and_hot_spot() -> None:

@@ -136,7 +136,8 @@ def test_emit_validates_and_numbers_in_order(tmp_path: Path) -> None:
     assert seqs == list(range(1, len(pending) + 1))
     for seq, topic, payload in ob.peek(0, 100):
         info, body = contract.decode_message(topic, payload)  # what the collector will do
-        assert body["id"] == f"gw-01:{seq}" and info.gw == "gw-01"
+        assert body["id"] == f"gw-01:{ob.epoch}:{seq}" and info.gw == "gw-01"
+        assert body["schema"] == f"machimori/{info.message}/2" and body["epoch"] == ob.epoch
     bad = [type(pending[0])("summary", "heat", {**pending[0].body, "n": 0})]
     counters: collections.Counter[str] = collections.Counter()
     assert emit("gw-01", bad, ob, now=0.0, counters=counters) == []

@@ -4,11 +4,16 @@ Topics:
     machimori/v1/gw/<gw>/status            retained, QoS 1 (also the Last Will, state "offline")
     machimori/v1/gw/<gw>/summary/<kind>    QoS 1, one per device and window
     machimori/v1/gw/<gw>/event/<kind>      QoS 1
+    machimori/v1/gw/<gw>/selftest          QoS 1, `gw selftest` only; the collector ignores it
+
+Payload schemas are versioned (`"schema": "machimori/summary/2"`): the gateway sends the newest
+(SCHEMA_IDS), the collector accepts every version in SCHEMAS.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -22,13 +27,20 @@ PREFIX = "machimori/v1/gw"
 QOS = 1
 GW_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 
+EPOCH_RE = re.compile(r"^[0-9a-f]{16}$")
+
+# message -> {version: schema file}. Version 2 puts the stream epoch into every id; version 1
+# (ids "<gw>:<seq>") is still accepted from gateways not yet upgraded.
 SCHEMAS = {
-    "summary": "summary-1.json",
-    "event": "event-1.json",
-    "status": "status-1.json",
+    "summary": {1: "summary-1.json", 2: "summary-2.json"},
+    "event": {1: "event-1.json", 2: "event-2.json"},
+    "status": {1: "status-1.json", 2: "status-2.json"},
 }
-SCHEMA_IDS = {"summary": "machimori/summary/1", "event": "machimori/event/1",
-              "status": "machimori/status/1"}
+VERSION = 2  # what gateways send
+SCHEMA_IDS = {m: f"machimori/{m}/{VERSION}" for m in SCHEMAS}
+_VERSIONS = {m: {f"machimori/{m}/{v}": v for v in vs} for m, vs in SCHEMAS.items()}
+# Event kinds a full outbox never evicts: a person asked for help, or fell.
+NEVER_EVICTED = frozenset({"sos", "fall"})
 
 
 class ContractError(ValueError):
@@ -53,9 +65,29 @@ def subscription(shared_group: str | None = None) -> str:
     return f"$share/{shared_group}/{base}" if shared_group else base
 
 
-def event_id(gw: str, seq: int) -> str:
-    """Globally unique, idempotency key: gateway id and its monotonic sequence number."""
-    return f"{gw}:{seq}"
+def selftest_topic(gw: str) -> str:
+    return f"{PREFIX}/{gw}/selftest"
+
+
+def new_epoch() -> str:
+    """A random stream epoch (64 bits): made once with each outbox, never reused."""
+    return os.urandom(8).hex()
+
+
+def event_id(gw: str, seq: int, epoch: str | None = None) -> str:
+    """Unique for ever, the idempotency key: gateway id, stream epoch, sequence number.
+
+    Without an epoch it is the version-1 id "<gw>:<seq>", which collides with its own past when
+    a gateway loses its data dir; with one, a reinstalled gateway starts a new stream.
+    """
+    return f"{gw}:{seq}" if epoch is None else f"{gw}:{epoch}:{seq}"
+
+
+def message_body(message: str, gw: str, epoch: str, seq: int, body: dict[str, Any]
+                 ) -> dict[str, Any]:
+    """A complete summary or event of the current version from its kind-specific fields."""
+    return {"schema": SCHEMA_IDS[message], "id": event_id(gw, seq, epoch), "gw": gw,
+            "epoch": epoch, "seq": seq, **body}
 
 
 @dataclass(frozen=True)
@@ -72,34 +104,51 @@ def parse_topic(topic: str) -> TopicInfo:
     gw, message = parts[3], parts[4]
     if not GW_ID_RE.match(gw):
         raise ContractError(f"topic {topic!r}: gateway id {gw!r} is invalid")
-    if message == "status" and len(parts) == 5:
-        return TopicInfo(gw, "status", None)
+    if message in ("status", "selftest") and len(parts) == 5:
+        return TopicInfo(gw, message, None)
     if message in ("summary", "event") and len(parts) == 6 and parts[5]:
         return TopicInfo(gw, message, parts[5])
     raise ContractError(f"topic {topic!r}: expected status, summary/<kind> or event/<kind>")
 
 
 @cache
-def _validator(message: str) -> Any:
+def _validator(message: str, version: int) -> Any:
     # jsonschema-rs: a compiled validator ~5x faster than the pure-Python ones; ingest of
     # summaries spends more time validating than storing.
-    return jsonschema_rs.Draft7Validator(schema_document(message))
+    return jsonschema_rs.Draft7Validator(schema_document(message, version))
 
 
-def schema_document(message: str) -> dict[str, Any]:
-    text = resources.files("machimori.contract").joinpath("schemas", SCHEMAS[message]).read_text()
+def schema_document(message: str, version: int = VERSION) -> dict[str, Any]:
+    name = SCHEMAS[message][version]
+    text = resources.files("machimori.contract").joinpath("schemas", name).read_text()
     return json.loads(text)
+
+
+def _version(message: str, payload: Any) -> int:
+    """The schema version a payload names ("machimori/<message>/<n>")."""
+    if not isinstance(payload, dict):
+        return VERSION  # let the schema say what is wrong with it
+    sid = payload.get("schema")
+    version = _VERSIONS[message].get(sid) if isinstance(sid, str) else None
+    if version is not None:
+        return version
+    known = ", ".join(f"machimori/{message}/{v}" for v in SCHEMAS[message])
+    raise ContractError(f"{message}: schema: {sid!r} is not one of {known}")
 
 
 def validate(message: str, payload: Any) -> None:
     """Raise ContractError naming the first violation; return None when valid."""
+    version = _version(message, payload)
     try:
-        _validator(message).validate(payload)
+        _validator(message, version).validate(payload)
     except jsonschema_rs.ValidationError as exc:
         where = ".".join(str(p) for p in exc.instance_path) or "payload"
         raise ContractError(f"{message}: {where}: {exc.message}") from None
-    if message in ("summary", "event") and payload["id"] != event_id(payload["gw"], payload["seq"]):
-        raise ContractError(f"{message}: id must be '<gw>:<seq>'")
+    if message in ("summary", "event"):
+        epoch = payload.get("epoch")
+        if payload["id"] != event_id(payload["gw"], payload["seq"], epoch):
+            form = "'<gw>:<seq>'" if epoch is None else "'<gw>:<epoch>:<seq>'"
+            raise ContractError(f"{message}: id must be {form}")
     if message == "summary" and payload["end"] < payload["start"]:
         raise ContractError("summary: end is before start")
 
@@ -107,6 +156,8 @@ def validate(message: str, payload: Any) -> None:
 def decode_message(topic: str, raw: bytes) -> tuple[TopicInfo, dict[str, Any]]:
     """Topic + raw payload -> (topic info, validated payload). Raises ContractError."""
     info = parse_topic(topic)
+    if info.message == "selftest":
+        return info, {}  # a gateway's own round trip (`gw selftest`): nothing to store
     try:
         payload = orjson.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:  # orjson.JSONDecodeError is a ValueError
