@@ -126,7 +126,10 @@ class Pipeline:
 
     def all_counters(self) -> Counter[str]:
         """The pipeline's counters and the decoders' (rejections by format and reason)."""
-        return self.counters + self.decoder.counters
+        total = self.counters + self.decoder.counters
+        if self.decoder.resolver.wide_hits:
+            total["tag_wide_search_hits"] = self.decoder.resolver.wide_hits
+        return total
 
     # ---- inputs
     def on_advert(self, adv: Advert) -> None:
