@@ -167,7 +167,7 @@ class TagWatch:
             flagged = watch.tag_sightings(ts, rows.astype(np.int64), np.zeros(ts.size, np.int64),
                                           self._night(ts), self.last_seen, self.max_gap,
                                           self.counts, self.s.wander_min_count, self.s.margin,
-                                          self.s.tag_floor_s)
+                                          self.s.tag_floor_s, learning)
             if not learning:
                 for k in np.unique(rows[flagged]):
                     d = self.devices[int(k)]

@@ -4,8 +4,9 @@
 
 The daemon, its BleSource, the bleak-to-Advert boundary and everything behind it are the real
 ones; bleak's scanner is replaced by one that hears what the test appends to ADVERTS.jsonl,
-built as bleak's own BLEDevice / AdvertisementData. A line {"clock_step": s} steps this
-process's wall clock by s seconds (monotonic time does not move), as NTP does to a Pi that
+built as bleak's own BLEDevice / AdvertisementData; a restarted process hears only lines
+written after it started. FAKE_RADIO_CLOCK_OFFSET_S starts the process's wall clock that far
+off; a line {"clock_step": s} steps it by s seconds (monotonic time does not move), as NTP does to a Pi that
 booted without an RTC. The test writes lines with `Radio`.
 """
 
@@ -35,8 +36,12 @@ class FakeScanner:
         self._thread: threading.Thread | None = None
 
     async def start(self) -> None:
+        import os
+
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
+        # Tell the test this process is listening (the daemon is past its start-up).
+        self.path.with_suffix(".scanning").write_text(str(os.getpid()))
 
     async def stop(self) -> None:
         self._stop.set()
@@ -77,6 +82,13 @@ class Radio:
         self.path = path
         path.write_text("")
 
+    def scanning(self, pid: int) -> bool:
+        """Whether the gateway process `pid` has its scanner running."""
+        try:
+            return self.path.with_suffix(".scanning").read_text() == str(pid)
+        except OSError:
+            return False
+
     def _add(self, item: dict[str, Any]) -> None:
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(item) + "\n")
@@ -97,8 +109,13 @@ class Radio:
 
 
 def main() -> int:
+    import os
+
     sep = sys.argv.index("--")
     adverts = Path(sys.argv[1])
+    # A radio hears nothing while its gateway is down: start after what is already there.
+    _read_pos[0] = adverts.stat().st_size if adverts.exists() else 0
+    _offset[0] = float(os.environ.get("FAKE_RADIO_CLOCK_OFFSET_S", "0"))  # a stale RTC
     time.time = _wall  # type: ignore[assignment]
     from gateway import ble
 

@@ -67,10 +67,13 @@ class RadioGateway(Managed):
             f'[mqtt]\nurl = "{mosquitto.url}"\n\n[ble]\nwatchdog_s = 3600.0\n\n'
             f'{extra}\n{devices}')
 
-    def start(self) -> RadioGateway:
+    def start(self, clock_offset_s: float = 0.0) -> RadioGateway:
         self.proc = spawn(["-m", "tests.fake_radio", str(self.radio.path), "--", "gw", "run",
                            "--config", str(self.config)], self.dir / "gw.log",
-                          env={"PYTHONPATH": str(REPO)})
+                          env={"PYTHONPATH": str(REPO),
+                               "FAKE_RADIO_CLOCK_OFFSET_S": str(clock_offset_s)})
+        proc = self.proc
+        wait_for(lambda: self.alive() and self.radio.scanning(proc.pid), 60, "the scanner")
         return self
 
     def alive(self) -> bool:
@@ -151,5 +154,90 @@ def test_sigterm_flushes_the_partial_window_on_the_ble_path(tmp_path: Path,
         s = sub.summaries("heat")[0]
         assert s["device"] == "heat-1" and s["n"] == 1
         assert s["values"]["air_c"]["last"] == 31.5
+    finally:
+        gw.stop()
+
+
+def _advertise(gw: RadioGateway, seconds: float, every: float, flags: int = 0) -> None:
+    """The tag's schedule: an advert every `every` s for `seconds` (its clock is right)."""
+    stop = threading.Event()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        gw.alive()
+        gw.radio.tag(tag.encode(KEY, time.time(), 10, flags, 80, 0))
+        stop.wait(every)
+
+
+def _silence(gw: RadioGateway, seconds: float) -> None:
+    threading.Event().wait(seconds)  # the tag is out of range: nothing to hear
+    gw.alive()
+
+
+def test_a_hospital_stay_does_not_teach_the_watch_and_kill_9_does_not_forget(
+        tmp_path: Path, mosquitto: Mosquitto, sub: Subscriber) -> None:
+    watch = f"[watch]\ntag_floor_s = 3.0\nmargin = 1.5\nlearn_days = {20 / 86400}\n"
+    gw = RadioGateway(tmp_path, mosquitto, TAG, watch).start()
+    try:
+        # Learning normal life: heard every 1.5 s, with 6 s gaps now and then.
+        for _ in range(2):
+            _advertise(gw, 3, 1.5)
+            _silence(gw, 6)
+        _advertise(gw, 3, 1.5)
+        wait_for(lambda: gw.state().get("tags", {}).get("tag-1", {}).get("max_gap", 0) >= 5.5,
+                 30, "the learnt gap")
+        _advertise(gw, 3, 1.5)
+        learnt = len(sub.events("tag_not_seen"))  # the floor (3 s) alarms while learning
+        # Learnt: a 6 s gap is normal now (threshold 1.5 × 6 s).
+        _silence(gw, 6)
+        _advertise(gw, 3, 1.5)
+        assert len(sub.events("tag_not_seen")) == learnt
+        # The hospital stay: 18 s unheard raises the alarm; the person comes back.
+        _silence(gw, 18)
+        wait_for(lambda: len(sub.events("tag_not_seen")) == learnt + 1, 30, "the absence alarm")
+        _advertise(gw, 3, 1.5)
+        wait_for(lambda: gw.state().get("tags", {}).get("tag-1", {}).get("missing") is False,
+                 30, "the return in the snapshot")
+        assert gw.state()["tags"]["tag-1"]["max_gap"] < 9  # the stay was not learnt
+        gw.kill()
+        gw.start()
+        wait_for(lambda: gw.counter("state_restored") == 1, 30, "the restart")
+        # A normal 6 s gap after the restart is still normal (the learnt gap was kept) ...
+        _advertise(gw, 3, 1.5)
+        _silence(gw, 6)
+        _advertise(gw, 3, 1.5)
+        assert len(sub.events("tag_not_seen")) == learnt + 1
+        # ... and the next absence raises the alarm well before the 27 s the stay would teach.
+        gone = time.time()
+        wait_for(lambda: len(sub.events("tag_not_seen")) == learnt + 2, 30,
+                 "the second absence alarm")
+        raised = sub.events("tag_not_seen")[-1]
+        assert raised["device"] == "tag-1" and raised["data"]["person"] == "person-1"
+        assert raised["ts"] - gone < 18
+    finally:
+        gw.stop()
+
+
+def test_a_clock_step_after_a_restart_raises_no_absence(tmp_path: Path, mosquitto: Mosquitto,
+                                                        sub: Subscriber) -> None:
+    stale = -6 * 3600.0  # a Pi without RTC booted with a clock six hours behind
+    gw = RadioGateway(tmp_path, mosquitto, TAG).start(clock_offset_s=stale)
+    try:
+        wait_for(lambda: gw.stats().get("gw") == "gw-01", 30, "the gateway")
+        _advertise(gw, 3, 1.0)
+        wait_for(lambda: gw.state().get("tags", {}).get("tag-1", {}).get("last_seen")
+                 is not None, 30, "the tag in the snapshot")
+        gw.kill()
+        gw.start(clock_offset_s=stale)
+        wait_for(lambda: gw.counter("state_restored") == 1, 30, "the restart")
+        _advertise(gw, 3, 1.0)
+        gw.radio.clock_step(-stale)  # NTP steps the clock six hours forward
+        wait_for(lambda: gw.counter("clock_steps") == 1, 30, "the step to be noticed")
+        _advertise(gw, 3, 1.0)
+        gw.radio.tag(tag.encode(KEY, time.time(), 10, tag.FLAG_SOS, 80, 1))
+        wait_for(lambda: bool(sub.events("sos")), 30, "the SOS after the step")
+        assert not sub.events("tag_not_seen")  # six hours of "silence" that never happened
+        # The windows moved with the clock: none of the 21,600 one-second windows the jump
+        # skipped was closed (each would be a pass over every detector).
+        assert gw.stats()["kernel_timings"]["windows"] < 200
     finally:
         gw.stop()

@@ -29,8 +29,10 @@ M_LAST, M_ACTIVE_AT, M_HIGH_SINCE, M_MAX_FLAT, M_MAX_HIGH, M_LEARN_UNTIL, M_HOUR
     M_T, M_HOUR_ALARM = range(10)
 METER_STATE_SIZE = 10
 # Nobody's home shows no change in power for a whole day: a longer flat run seen while learning
-# is an absence, not a habit.
+# is an absence, not a habit. Likewise a tag unheard for more than a day while its habits are
+# learnt was away (a hospital stay, a trip), which the watch must not take as normal.
 FLAT_LEARN_CAP_S = 86400.0
+GAP_LEARN_CAP_S = 86400.0
 
 
 def new_meter_state(t0: float, learn_days: float = 14.0) -> tuple[np.ndarray, np.ndarray]:
@@ -125,13 +127,13 @@ def meter_watch(t: np.ndarray, power_w: np.ndarray, activity_w: float, high_w: f
 @njit(cache=True)
 def tag_sightings(t: np.ndarray, tag: np.ndarray, gateway: np.ndarray, night: np.ndarray,
                   last_seen: np.ndarray, max_gap: np.ndarray, counts: np.ndarray,
-                  min_count: float, margin: float = 1.5, floor_s: float = 14400.0
-                  ) -> np.ndarray:
+                  min_count: float, margin: float = 1.5, floor_s: float = 14400.0,
+                  learning: bool = False) -> np.ndarray:
     """Learn from sightings (time, tag index, gateway index, is-night) and flag wandering.
 
     Plain reading: the gap since the tag's previous sighting extends its learnt longest gap,
-    unless the gap was itself an alarm (longer than max(margin × longest gap, floor_s));
-    a night sighting at a gateway that has seen this tag fewer than `min_count` times before
+    unless the gap was itself an alarm (longer than max(margin × longest gap, floor_s)) —
+    while `learning`, any gap up to GAP_LEARN_CAP_S is learnt; a night sighting at a gateway that has seen this tag fewer than `min_count` times before
     is flagged (True). counts[tag, gateway] then grows, so a new home area is learnt.
     """
     out = np.zeros(t.shape[0], dtype=np.bool_)
@@ -140,7 +142,8 @@ def tag_sightings(t: np.ndarray, tag: np.ndarray, gateway: np.ndarray, night: np
         g = gateway[i]
         if not math.isnan(last_seen[k]):
             gap = t[i] - last_seen[k]
-            if gap <= max(margin * max_gap[k], floor_s):
+            if gap <= max(margin * max_gap[k], floor_s) or (learning
+                                                              and gap <= GAP_LEARN_CAP_S):
                 max_gap[k] = max(max_gap[k], gap)
         last_seen[k] = t[i] if math.isnan(last_seen[k]) else max(t[i], last_seen[k])
         if night[i] and counts[k, g] < min_count:
