@@ -241,3 +241,49 @@ def test_a_clock_step_after_a_restart_raises_no_absence(tmp_path: Path, mosquitt
         assert gw.stats()["kernel_timings"]["windows"] < 200
     finally:
         gw.stop()
+
+
+def test_a_2kw_load_left_on_alarms_right_after_kill_9(tmp_path: Path, mosquitto: Mosquitto,
+                                                       sub: Subscriber) -> None:
+    """Route-B through the sim's Wi-SUN module on a pty: the watch judges the meter's own
+    instantaneous power (E7); the household learnt before the kill is not relearnt after it."""
+    from gateway import skstack as sk
+    from sim.pty_device import PtyDevice
+    from sim.routeb import DEFAULT_PASSWORD, DEFAULT_RBID, SmartMeter, WisunModule
+
+    watts = [300]
+    module = WisunModule(sk.LAYOUTS["BP35C2"], SmartMeter(power_w=lambda: watts[0],
+                                                          energy_count=56789))
+    wisun = PtyDevice(module.feed).open()
+    cred = tmp_path / "routeb.json"
+    cred.write_text(json.dumps({"rbid": DEFAULT_RBID, "password": DEFAULT_PASSWORD}))
+    learn_s = 40.0
+    extra = (f'[routeb]\nport = "{wisun.port}"\ncredentials_file = "{cred}"\ninterval_s = 10.0\n\n'
+             f"[watch]\nlearn_days = {learn_s / 86400}\nhigh_w = 1500.0\nhigh_floor_s = 15.0\n")
+    meter = f'[[device]]\nid = "meter-1"\nkind = "meter"\nhousehold = "hh-1"\nport = "{wisun.port}"\n'
+    gw = RadioGateway(tmp_path, mosquitto, meter, extra)
+
+    def learnt() -> bool:
+        st = gw.state().get("meters", {}).get("meter-1", {}).get("state")
+        return bool(st) and st[5] < st[8]  # learning ended before the last reading
+
+    try:
+        gw.start()
+        wait_for(learnt, 120, "the household to be learnt")
+        gw.kill()
+        watts[0] = 2000  # the stove is switched on and left on
+        restarted = time.time()
+        gw.start()
+        wait_for(lambda: bool(sub.events("continuous_use")), 120, "continuous_use")
+        ev = sub.events("continuous_use")[0]
+        assert ev["device"] == "meter-1" and ev["data"] == {"household": "hh-1",
+                                                            "power_w": 2000.0}
+        # A watch that started learning again could not alarm before learn_s had passed.
+        assert ev["ts"] - restarted < learn_s
+        meters = sub.summaries("meter")
+        assert {m["values"]["instant_power_w"]["last"] for m in meters} == {300, 2000}
+        # E0 moves in 0.1 kWh steps: no power is derived from it over these short spans.
+        assert not [m for m in meters if "power_w" in m["values"]]
+    finally:
+        gw.stop()
+        wisun.close()
