@@ -146,3 +146,18 @@ def test_snapshot_round_trip_and_a_damaged_file_is_set_aside(tmp_path: Path) -> 
     assert state.load_into(r, path) == "failed"
     assert not path.exists() and (tmp_path / "state.json.bad").exists()
     assert state.load_into(r, path) == "absent"
+
+
+def test_a_clock_step_is_told_from_the_monotonic_clock() -> None:
+    from gateway.clockstep import StepDetector
+
+    d = StepDetector()
+    assert d.observe(1000.0, 5.0) == 0.0
+    assert d.observe(1001.2, 6.2) == 0.0  # in step
+    assert d.observe(1003.0, 7.0) == 0.0  # 1 s of slew is not a step
+    assert d.observe(22603.0 + 1, 8.0) == pytest.approx(21600.0)  # NTP, six hours forward
+    assert d.observe(22605.0 - 3600, 9.0) == pytest.approx(-3600.0)  # and an hour back
+    sim = StepDetector(speed=60.0)  # the sim's clock runs 60 × faster than the monotonic one
+    assert sim.observe(0.0, 0.0) == 0.0
+    assert sim.observe(120.0, 2.0) == 0.0
+    assert sim.observe(120.0 + 60 + 3600, 3.0) == pytest.approx(3600.0)
