@@ -61,10 +61,10 @@ def _open_pipeline(cfg: Any, state_path: Path) -> Any:
     from .sources import people_secret
 
     secret = people_secret(cfg.data_dir)
-    pipeline = Pipeline(cfg, watch=cfg.watch, people_secret=secret)
+    pipeline = Pipeline(cfg, people_secret=secret)
     got = state.load_into(pipeline, state_path)
     if got == "failed":  # possibly half restored: start clean, and say so in the counters
-        pipeline = Pipeline(cfg, watch=cfg.watch, people_secret=secret)
+        pipeline = Pipeline(cfg, people_secret=secret)
         pipeline.counters["state_restore_failed"] += 1
     log.info("learnt state %s from %s", got, state_path)
     return pipeline

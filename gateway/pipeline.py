@@ -96,7 +96,7 @@ class Pipeline:
                  watch: WatchSettings | None = None, people_secret: bytes | None = None):
         self.cfg = cfg
         self.interval = cfg.summary_interval_s
-        self.watch = watch or WatchSettings()
+        self.watch = watch or cfg.watch
         self.counters: Counter[str] = Counter()
         self.timings: dict[str, float] = {"window_close_s": 0.0, "windows": 0}
         self.heat = [d for d in cfg.devices if d.kind == "heat"]
