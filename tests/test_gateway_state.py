@@ -175,44 +175,43 @@ def _silence(gw: RadioGateway, seconds: float) -> None:
 
 def test_a_hospital_stay_does_not_teach_the_watch_and_kill_9_does_not_forget(
         tmp_path: Path, mosquitto: Mosquitto, sub: Subscriber) -> None:
-    watch = f"[watch]\ntag_floor_s = 3.0\nmargin = 1.5\nlearn_days = {20 / 86400}\n"
+    watch = f"[watch]\ntag_floor_s = 3.0\nmargin = 1.5\nlearn_days = {12 / 86400}\n"
     gw = RadioGateway(tmp_path, mosquitto, TAG, watch).start()
     try:
-        # Learning normal life: heard every 1.5 s, with 6 s gaps now and then.
-        for _ in range(2):
-            _advertise(gw, 3, 1.5)
-            _silence(gw, 6)
-        _advertise(gw, 3, 1.5)
-        wait_for(lambda: gw.state().get("tags", {}).get("tag-1", {}).get("max_gap", 0) >= 5.5,
+        # Learning normal life: heard every second, with a 4 s gap now and then.
+        _advertise(gw, 3, 1.0)
+        _silence(gw, 4)
+        _advertise(gw, 3, 1.0)
+        wait_for(lambda: gw.state().get("tags", {}).get("tag-1", {}).get("max_gap", 0) >= 3.5,
                  30, "the learnt gap")
-        _advertise(gw, 3, 1.5)
+        _advertise(gw, 3, 1.0)  # learning is over
         learnt = len(sub.events("tag_not_seen"))  # the floor (3 s) alarms while learning
-        # Learnt: a 6 s gap is normal now (threshold 1.5 × 6 s).
-        _silence(gw, 6)
-        _advertise(gw, 3, 1.5)
+        # Learnt: a 4 s gap is normal now (threshold 1.5 × 4 s).
+        _silence(gw, 4)
+        _advertise(gw, 3, 1.0)
         assert len(sub.events("tag_not_seen")) == learnt
-        # The hospital stay: 18 s unheard raises the alarm; the person comes back.
-        _silence(gw, 18)
+        # The hospital stay: 12 s unheard raises the alarm; the person comes back.
+        _silence(gw, 12)
         wait_for(lambda: len(sub.events("tag_not_seen")) == learnt + 1, 30, "the absence alarm")
-        _advertise(gw, 3, 1.5)
+        _advertise(gw, 3, 1.0)
         wait_for(lambda: gw.state().get("tags", {}).get("tag-1", {}).get("missing") is False,
                  30, "the return in the snapshot")
-        assert gw.state()["tags"]["tag-1"]["max_gap"] < 9  # the stay was not learnt
+        assert gw.state()["tags"]["tag-1"]["max_gap"] < 6  # the stay was not learnt
         gw.kill()
         gw.start()
         wait_for(lambda: gw.counter("state_restored") == 1, 30, "the restart")
-        # A normal 6 s gap after the restart is still normal (the learnt gap was kept) ...
-        _advertise(gw, 3, 1.5)
-        _silence(gw, 6)
-        _advertise(gw, 3, 1.5)
+        # A normal 4 s gap after the restart is still normal (the learnt gap was kept) ...
+        _advertise(gw, 3, 1.0)
+        _silence(gw, 4)
+        _advertise(gw, 3, 1.0)
         assert len(sub.events("tag_not_seen")) == learnt + 1
-        # ... and the next absence raises the alarm well before the 27 s the stay would teach.
+        # ... and the next absence raises the alarm well before the 18 s the stay would teach.
         gone = time.time()
         wait_for(lambda: len(sub.events("tag_not_seen")) == learnt + 2, 30,
                  "the second absence alarm")
         raised = sub.events("tag_not_seen")[-1]
         assert raised["device"] == "tag-1" and raised["data"]["person"] == "person-1"
-        assert raised["ts"] - gone < 18
+        assert raised["ts"] - gone < 12
     finally:
         gw.stop()
 
