@@ -161,3 +161,24 @@ def test_a_clock_step_is_told_from_the_monotonic_clock() -> None:
     assert sim.observe(0.0, 0.0) == 0.0
     assert sim.observe(120.0, 2.0) == 0.0
     assert sim.observe(120.0 + 60 + 3600, 3.0) == pytest.approx(3600.0)
+
+
+def test_time_the_gateway_was_down_is_not_an_absence_but_listening_time_is(
+        tmp_path: Path) -> None:
+    p = Pipeline(config())
+    p.tick(T0)
+    for i in range(60):  # heard every minute for an hour
+        t = T0 + 60 * i + 1
+        p.on_advert(Advert("C1:00:00:00:00:01", t, -60, manufacturer_data={
+            tag.COMPANY_ID: tag.encode(KEY, t, 10, 0, 80, 0)}))
+        p.tick(T0 + 60 * (i + 1))
+    path = tmp_path / state.FILE
+    state.save(path, state.snapshot(p))
+    q = Pipeline(config())
+    assert state.load_into(q, path) == "restored"
+    back = T0 + 2 * 86400  # the gateway was off for two days
+    q.resume(back)
+    first = [m.kind for m in q.tick(back + 60)]
+    assert "tag_not_seen" not in first and q.counters["resumed_after_s"] > 86400
+    later = [m for h in range(1, 6) for m in q.tick(back + 3600 * h) if m.kind == "tag_not_seen"]
+    assert [m.body["device"] for m in later] == ["tag-001"]  # the 4 h floor, listening
