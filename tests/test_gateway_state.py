@@ -286,3 +286,16 @@ def test_a_2kw_load_left_on_alarms_right_after_kill_9(tmp_path: Path, mosquitto:
     finally:
         gw.stop()
         wisun.close()
+
+
+def test_the_systemd_unit_starts_the_gateway_after_time_sync() -> None:
+    """A Pi has no RTC: the unit waits for the first NTP sync (systemd-time-wait-sync orders
+    time-sync.target after it), so the common clock step happens before the gateway starts."""
+    import configparser
+
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read(REPO / "deploy/systemd/machimori-gateway.service")
+    for key in ("After", "Wants"):
+        names = unit["Unit"][key].split()
+        assert "time-sync.target" in names and "systemd-time-wait-sync.service" in names, key
