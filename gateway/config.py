@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,28 @@ class RouteBConfig:
 
 
 @dataclass(frozen=True)
+class WatchSettings:
+    """The watch detectors' tuning (`[watch]`): times in seconds unless the name says days."""
+
+    tz_offset_s: float = 9 * 3600  # JST: hour-of-week profiles and "night" are local
+    learn_days: float = 14.0
+    night_from_h: float = 22.0
+    night_to_h: float = 5.0
+    activity_w: float = 30.0
+    high_w: float = 2000.0
+    high_floor_s: float = 600.0  # continuous_use needs at least this long above high_w
+    margin: float = 1.5
+    flat_floor_s: float = 6 * 3600.0
+    rise_min_wh: float = 50.0
+    rise_frac: float = 0.2
+    tag_floor_s: float = 4 * 3600.0
+    wander_min_count: float = 3.0
+    hot_spot_excess_c: float = 8.0
+    hot_spot_z: float = 2.0
+    radiation_excess_c: float = 1.5
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     id: str
     data_dir: Path
@@ -116,7 +138,8 @@ class GatewayConfig:
     ble: BleConfig = field(default_factory=BleConfig)
     routeb: RouteBConfig = field(default_factory=RouteBConfig)
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
-
+    status_interval_s: float = 30.0  # retained status and the learnt-state snapshot
+    watch: WatchSettings = field(default_factory=WatchSettings)
 
 
 def _get(d: dict[str, Any], key: str, typ: type | tuple[type, ...], path: str, default: Any = ...,
@@ -192,6 +215,9 @@ def parse(doc: dict[str, Any], base_dir: Path | None = None,
     interval = _get(gw, "summary_interval_s", float, "gateway", 60.0)
     if not 1 <= interval <= 3600:
         raise ConfigError("gateway.summary_interval_s", "must be between 1 and 3600 seconds")
+    status_every = _get(gw, "status_interval_s", float, "gateway", 30.0)
+    if not 1 <= status_every <= 3600:
+        raise ConfigError("gateway.status_interval_s", "must be between 1 and 3600 seconds")
     source = _get(gw, "source", str, "gateway", "ble")
     from .sources import available_sources
 
@@ -223,7 +249,9 @@ def parse(doc: dict[str, Any], base_dir: Path | None = None,
         seen.add(dev.id)
     return GatewayConfig(id=gid, data_dir=data_dir, summary_interval_s=interval, source=source,
                          mqtt=mqtt, sim=sim, devices=devices, ble=ble, routeb=routeb,
-                         outbox=_outbox(_get(doc, "outbox", dict, "", {})))
+                         outbox=_outbox(_get(doc, "outbox", dict, "", {})),
+                         status_interval_s=status_every,
+                         watch=_watch(_get(doc, "watch", dict, "", {})))
 
 
 def _mqtt(m: dict[str, Any], gid: str, env: dict[str, str]) -> MqttConfig:
@@ -277,6 +305,18 @@ def _outbox(o: dict[str, Any]) -> OutboxConfig:
     return OutboxConfig(max_mb, age)
 
 
+def _watch(w: dict[str, Any]) -> WatchSettings:
+    names = {f.name for f in fields(WatchSettings)}
+    for key in w:
+        if key not in names:
+            raise ConfigError(f"watch.{key}", f"unknown setting; known: {', '.join(sorted(names))}")
+    got = {n: _get(w, n, float, "watch") for n in names if n in w}
+    for n, v in got.items():
+        if n != "tz_offset_s" and v < 0:
+            raise ConfigError(f"watch.{n}", "must not be negative")
+    return WatchSettings(**got)
+
+
 def _ble(b: dict[str, Any]) -> BleConfig:
     adapter = _get(b, "adapter", str, "ble", "")
     if adapter and not re.fullmatch(r"hci\d+", adapter):
@@ -326,7 +366,8 @@ def dump(cfg: GatewayConfig) -> str:
         return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     lines = ["[gateway]", f"id = {q(cfg.id)}", f"data_dir = {q(str(cfg.data_dir))}",
-             f"summary_interval_s = {q(cfg.summary_interval_s)}", f"source = {q(cfg.source)}", "",
+             f"summary_interval_s = {q(cfg.summary_interval_s)}", f"source = {q(cfg.source)}",
+             f"status_interval_s = {q(cfg.status_interval_s)}", "",
              "[mqtt]", f"url = {q(cfg.mqtt.url)}", f"keepalive = {cfg.mqtt.keepalive}",
              f"inflight = {cfg.mqtt.inflight}"]
     for name in ("username", "ca_file", "cert_file", "key_file"):
@@ -352,6 +393,10 @@ def dump(cfg: GatewayConfig) -> str:
                   f"credentials_file = {q(r.credentials_file)}", f"interval_s = {q(r.interval_s)}"]
         if r.layout:
             lines.append(f"layout = {q(r.layout)}")
+    if cfg.watch != WatchSettings():
+        lines += ["", "[watch]"] + [f"{f.name} = {q(getattr(cfg.watch, f.name))}"
+                                    for f in fields(WatchSettings)
+                                    if getattr(cfg.watch, f.name) != f.default]
     for d in cfg.devices:
         lines += ["", "[[device]]", f"id = {q(d.id)}", f"kind = {q(d.kind)}"]
         for name in ("address", "lat", "lon", "name", "height_m", "mounting", "shade_class",

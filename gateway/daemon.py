@@ -54,33 +54,69 @@ def _write_stats(path: Path, stats: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _open_pipeline(cfg: Any, state_path: Path) -> Any:
+    """A pipeline with everything learnt before the last stop (or kill) put back."""
+    from . import state
+    from .pipeline import Pipeline
+    from .sources import people_secret
+
+    secret = people_secret(cfg.data_dir)
+    pipeline = Pipeline(cfg, people_secret=secret)
+    got = state.load_into(pipeline, state_path)
+    if got == "failed":  # possibly half restored: start clean, and say so in the counters
+        pipeline = Pipeline(cfg, people_secret=secret)
+        pipeline.counters["state_restore_failed"] += 1
+    log.info("learnt state %s from %s", got, state_path)
+    return pipeline
+
+
+def _save_state(pipeline: Any, path: Path) -> None:
+    from . import state
+
+    try:
+        state.save(path, state.snapshot(pipeline))
+    except OSError as exc:  # a full SD card must not stop the watch; the old snapshot stays
+        pipeline.counters["state_save_failed"] += 1
+        log.error("cannot save %s: %s", path, exc)
+
+
 def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int:
+    from .clockstep import StepDetector
     from .outbox import Outbox, OutboxLimits
-    from .pipeline import Pipeline, emit
+    from .pipeline import emit
     from .publisher import Publisher
-    from .sources import MeterBridges, RouteBReader, people_secret
+    from .sources import MeterBridges, RouteBReader
+    from .state import FILE as STATE_FILE
 
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     outbox = Outbox(cfg.data_dir / "outbox.sqlite", OutboxLimits(
         int(cfg.outbox.max_mb * 1024 * 1024), cfg.outbox.max_age_days * 86400))
-    pipeline = Pipeline(cfg, people_secret=people_secret(cfg.data_dir))
+    state_path = cfg.data_dir / STATE_FILE
+    pipeline = _open_pipeline(cfg, state_path)
     bridges = MeterBridges(cfg)
     counters_path = cfg.data_dir / "bthome_counters.json"
     _restore_counters(pipeline, counters_path)
     routeb = RouteBReader(cfg).start() if cfg.routeb.port else None
     publisher = Publisher(cfg, outbox, status_extra=lambda: {"devices": len(cfg.devices)})
     source, clock = _open_source(cfg)
+    steps = StepDetector(cfg.sim.speed if cfg.source == "sim" else 1.0)
+    pipeline.resume(clock())
     publisher.start()
     log.info("gateway %s running: %d devices, stream %s, outbox depth %d", cfg.id,
              len(cfg.devices), outbox.epoch, outbox.depth())
     sim_end = None
-    next_status = time.monotonic() + STATUS_EVERY_S
+    status_every = cfg.status_interval_s
+    next_status = time.monotonic() + status_every
+    limit = clock()
     next_stats = 0.0
     finished = False
     stats_path = cfg.data_dir / "stats.json"
     try:
         while not stop.is_set():
             now = clock()
+            if step := steps.observe(now, time.monotonic()):
+                log.warning("wall clock stepped by %+.1f s: windows re-aligned", step)
+                pipeline.clock_step(step)
             if not finished:
                 if sim_end is None and cfg.sim.sim_minutes is not None and cfg.source == "sim":
                     sim_end = now + cfg.sim.sim_minutes * 60
@@ -108,7 +144,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
             if mono >= next_status:
                 publisher.publish_status()
                 _save_counters(pipeline, counters_path)
-                next_status = mono + STATUS_EVERY_S
+                _save_state(pipeline, state_path)
+                next_status = mono + status_every
             if mono >= next_stats:
                 _write_stats(stats_path, {
                     "gw": cfg.id, "wall": time.time(), "now": now, "epoch": outbox.epoch,
@@ -124,7 +161,12 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                 next_stats = mono + STATS_EVERY_S
             stop.wait(TICK_S)
     finally:
+        if not finished:  # SIGTERM: the partial window is summarised, not lost
+            pending = pipeline.flush(limit)
+            if pending:
+                emit(cfg.id, pending, outbox, time.time(), pipeline.counters)
         _save_counters(pipeline, counters_path)
+        _save_state(pipeline, state_path)
         if routeb is not None:
             routeb.stop()
         bridges.close()

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .config import Device
+from .config import Device, WatchSettings
 from .kernels import faults, people, sun, watch
 from .kernels.heat import LUX_PER_WM2
 
@@ -26,27 +25,10 @@ SUN_NAMES = {sun.SUN: "sun", sun.SHADE: "shade", sun.UNKNOWN: "unknown"}
 PRIORITY = {"sos": 3, "fall": 3, "no_sign_of_life": 2, "continuous_use": 2,
             "night_wandering": 2, "tag_not_seen": 2, "morning_rise_missing": 1,
             "sensor_silent": 1, "sensor_fault": 0, "radiation_error": 0, "surface_hot_spot": 0}
+# A missing morning rise is judged once, when its hour closes; the other flags are conditions.
+MORNING_ONCE = watch.MORNING_MISSING
 METER_FLAGS = ((watch.NO_LIFE, "no_sign_of_life"), (watch.MORNING_MISSING, "morning_rise_missing"),
                (watch.CONTINUOUS, "continuous_use"))
-
-
-@dataclass(frozen=True)
-class WatchSettings:
-    tz_offset_s: float = 9 * 3600  # JST: hour-of-week profiles and "night" are local
-    learn_days: float = 14.0
-    night_from_h: float = 22.0
-    night_to_h: float = 5.0
-    activity_w: float = 30.0
-    high_w: float = 2000.0
-    margin: float = 1.5
-    flat_floor_s: float = 6 * 3600.0
-    rise_min_wh: float = 50.0
-    rise_frac: float = 0.2
-    tag_floor_s: float = 4 * 3600.0
-    wander_min_count: float = 3.0
-    hot_spot_excess_c: float = 8.0
-    hot_spot_z: float = 2.0
-    radiation_excess_c: float = 1.5
 
 
 def event(kind: str, device: str, ts: float, **data: Any) -> dict[str, Any]:
@@ -66,9 +48,11 @@ class HeatDetectors:
         self.silent_prev = np.zeros(n, dtype=bool)
 
     def close(self, start: float, end: float, rows: list[int], air: list[np.ndarray],
-              surface: list[np.ndarray], lux_mean: np.ndarray
+              surface: list[np.ndarray], lux_mean: np.ndarray,
+              input_faults: dict[int, frozenset[str]] | None = None
               ) -> tuple[dict[int, dict[str, Any]], list[dict[str, Any]]]:
-        """Per reporting row its summary `state`; and the events this window raises."""
+        """Per reporting row its summary `state`; and the events this window raises.
+        `input_faults`: per row, inputs the WBGT estimate needed and did not get."""
         events: list[dict[str, Any]] = []
         state: dict[int, dict[str, Any]] = {}
         mid = np.array([(start + end) / 2])
@@ -93,6 +77,8 @@ class HeatDetectors:
                 flags |= int(np.bitwise_or.reduce(faults.fault_flags(
                     x, -40.0, 85.0, 30, 6.0, 0.05, st_ch), initial=0))
             names = frozenset(n for bit, n in FAULT_NAMES if flags & bit)
+            if input_faults and row in input_faults:
+                names |= input_faults[row]
             if names - self.fault_prev[row]:
                 events.append(event("sensor_fault", d.id, end, faults=sorted(names)))
             self.fault_prev[row] = names
@@ -129,19 +115,31 @@ class MeterWatch:
         self.state: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.prev = np.zeros(len(devices), dtype=np.int64)
 
-    def close(self, row: int, end: float, power_w: float) -> list[dict[str, Any]]:
-        local = end + self.s.tz_offset_s
+    def close(self, row: int, end: float, power_w: float | np.ndarray,
+              ts: np.ndarray | None = None) -> list[dict[str, Any]]:
+        """One power value at `end`, or instantaneous readings `power_w` at times `ts`."""
+        t = np.array([end]) if ts is None else ts
+        p = np.array([power_w]) if ts is None else np.asarray(power_w, dtype=np.float64)
+        local = t + self.s.tz_offset_s
         if row not in self.state:
-            self.state[row] = watch.new_meter_state(local, self.s.learn_days)
+            self.state[row] = watch.new_meter_state(float(local[0]), self.s.learn_days)
         st, profile = self.state[row]
-        flags = int(watch.meter_watch(np.array([local]), np.array([power_w]), self.s.activity_w,
-                                      self.s.high_w, self.s.margin, self.s.flat_floor_s,
-                                      self.s.rise_min_wh, self.s.rise_frac, st, profile)[0])
+        got = watch.meter_watch(local, p, self.s.activity_w, self.s.high_w, self.s.margin,
+                                self.s.flat_floor_s, self.s.rise_min_wh, self.s.rise_frac, st,
+                                profile, self.s.high_floor_s)
+        flags = int(got[-1]) | int(np.bitwise_or.reduce(got) & MORNING_ONCE)
         new = flags & ~self.prev[row]
-        self.prev[row] = flags
+        self.prev[row] = flags & ~MORNING_ONCE
         d = self.devices[row]
-        return [event(name, d.id, end, household=d.household or d.id, power_w=round(power_w, 1))
+        return [event(name, d.id, end, household=d.household or d.id,
+                      power_w=round(float(p[-1]), 1))
                 for bit, name in METER_FLAGS if new & bit]
+
+    def shift(self, delta_s: float) -> None:
+        """The wall clock was stepped: runs and learning deadlines move with it."""
+        for st, _ in self.state.values():
+            for i in (watch.M_ACTIVE_AT, watch.M_HIGH_SINCE, watch.M_LEARN_UNTIL, watch.M_T):
+                st[i] += delta_s
 
 
 class TagWatch:
@@ -168,7 +166,8 @@ class TagWatch:
         if ts.size:
             flagged = watch.tag_sightings(ts, rows.astype(np.int64), np.zeros(ts.size, np.int64),
                                           self._night(ts), self.last_seen, self.max_gap,
-                                          self.counts, self.s.wander_min_count)
+                                          self.counts, self.s.wander_min_count, self.s.margin,
+                                          self.s.tag_floor_s, learning)
             if not learning:
                 for k in np.unique(rows[flagged]):
                     d = self.devices[int(k)]
@@ -181,6 +180,11 @@ class TagWatch:
                                 last_seen=float(self.last_seen[k])))
         self.missing_prev = missing
         return events
+
+    def shift(self, delta_s: float) -> None:
+        self.last_seen += delta_s
+        if self.started is not None:
+            self.started += delta_s
 
 
 class PeopleCounter:
@@ -200,6 +204,12 @@ class PeopleCounter:
         self.gap = dwell_gap_s
         self._day: str | None = None
         self._key = np.zeros(2, dtype=np.uint64)
+
+    def shift(self, delta_s: float) -> None:
+        self.ts = [t + delta_s for t in self.ts]
+        used = self.keys != 0
+        self.first[used] += delta_s
+        self.last[used] += delta_s
 
     def seen(self, address: str, ts: float) -> None:
         try:

@@ -19,11 +19,12 @@ from machimori.contract import mqtt as contract
 from machimori.contract import pulse
 from machimori.contract.bthome import SERVICE_UUID
 
-from .config import Device, GatewayConfig
+from .config import Device, GatewayConfig, WatchSettings
 from .decoders.advert import AdvertDecoder, Decoded
-from .detect import HeatDetectors, MeterWatch, PeopleCounter, TagWatch, WatchSettings, event
+from .detect import HeatDetectors, MeterWatch, PeopleCounter, TagWatch, event
 from .frames import Advert
-from .kernels.heat import LEVEL_BOUNDS, LUX_PER_WM2, wbgt_levels, wbgt_moe
+from .kernels import sun
+from .kernels.heat import LEVEL_BOUNDS, LUX_PER_WM2, LUX_SATURATED, wbgt_levels, wbgt_moe
 from .outbox import Outbox
 from .presence import Presence
 
@@ -36,6 +37,9 @@ DEFAULT_WIND_MS = 1.0  # nodes have no anemometer; the MOE formula is insensitiv
 LEVEL_HYSTERESIS_C = 0.5
 # Meter channels: cumulative pulses (pulse bridge) or Wh (Route-B), instantaneous W (Route-B).
 _COUNT, _INSTANT_W = 0, 1
+# Route-B's E0 moves in steps of 0.1 kWh (often): over a minute that reads 0 or 6 kW for a steady
+# 300 W. Energy and mean power from E0 are only derived over spans at least this long.
+ENERGY_MIN_SPAN_S = 1800.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ class Pipeline:
                  watch: WatchSettings | None = None, people_secret: bytes | None = None):
         self.cfg = cfg
         self.interval = cfg.summary_interval_s
-        self.watch = watch or WatchSettings()
+        self.watch = watch or cfg.watch
         self.counters: Counter[str] = Counter()
         self.timings: dict[str, float] = {"window_close_s": 0.0, "windows": 0}
         self.heat = [d for d in cfg.devices if d.kind == "heat"]
@@ -110,6 +114,7 @@ class Pipeline:
         self._levels = np.full(len(self.heat), -1, dtype=np.int64)
         self._tag_events_seen: dict[str, int] = {}
         self._meter_prev: dict[str, tuple[float, float]] = {}
+        self._routeb: set[int] = set()  # meter rows read over Route-B (E0 steps, E7 power)
         self._window_start: float | None = None
         self.heat_detect = HeatDetectors(self.heat, self.watch)
         self.meter_watch = MeterWatch(self.meters, self.watch)
@@ -121,7 +126,10 @@ class Pipeline:
 
     def all_counters(self) -> Counter[str]:
         """The pipeline's counters and the decoders' (rejections by format and reason)."""
-        return self.counters + self.decoder.counters
+        total = self.counters + self.decoder.counters
+        if self.decoder.resolver.wide_hits:
+            total["tag_wide_search_hits"] = self.decoder.resolver.wide_hits
+        return total
 
     # ---- inputs
     def on_advert(self, adv: Advert) -> None:
@@ -205,6 +213,7 @@ class Pipeline:
             self.counters["unknown_device"] += 1
             return
         d = self.meters[row]
+        self._routeb.add(row)
         count = np.nan if energy_kwh is None else energy_kwh * d.pulses_per_kwh
         self.meter_ring.push(row, ts, [count, np.nan if power_w is None else power_w])
         self.last_seen[device_id] = ts
@@ -216,9 +225,10 @@ class Pipeline:
         start = self._window_start
         if start is None:
             start = self._window_start = (now // self.interval) * self.interval
-        while start + self.interval <= now:
-            self._close_window(start, start + self.interval)
-            start += self.interval
+        # Windows end on multiples of the interval (a flushed partial window is re-aligned).
+        while (end := (start // self.interval + 1) * self.interval) <= now:
+            self._close_window(start, end)
+            start = end
         self._window_start = start
         out, self.pending = self.pending, []
         return out
@@ -230,6 +240,37 @@ class Pipeline:
             self._window_start = now
         out, self.pending = self.pending, []
         return out
+
+    def resume(self, now: float) -> None:
+        """Started again after a stop (or a kill) with restored state: the time the gateway
+        was not listening is no evidence of anyone's absence. Windows restart at `now`, and
+        the watches' "unheard since" clocks move on by the outage instead of counting it."""
+        if self._window_start is None:
+            return
+        outage = now - max(self._window_start, max(self.last_seen.values(), default=0.0))
+        if outage > self.interval:
+            self.tag_watch.shift(outage)
+            self.meter_watch.shift(outage)
+            self.presence.shift(outage)
+            self.counters["resumed_after_s"] = int(outage)
+        self._window_start = (now // self.interval) * self.interval
+
+    def clock_step(self, delta_s: float) -> None:
+        """The wall clock jumped by delta_s while monotonic time did not (NTP after a boot
+        without RTC): every remembered time moves with it and the open window is re-aligned,
+        so the jump closes no windows and raises no absence."""
+        for ring in (self.heat_ring, self.tag_ring, self.meter_ring):
+            ring.ts += delta_s
+        if self._window_start is not None:
+            self._window_start = ((self._window_start + delta_s) // self.interval) * self.interval
+        self.tag_watch.shift(delta_s)
+        self.meter_watch.shift(delta_s)
+        self.presence.shift(delta_s)
+        self.people.shift(delta_s)
+        self._meter_prev = {k: (t + delta_s, c) for k, (t, c) in self._meter_prev.items()}
+        self.last_seen = {k: t + delta_s for k, t in self.last_seen.items()}
+        self.decoder.resolver.shift_clock(delta_s)
+        self.counters["clock_steps"] += 1
 
     def _close_window(self, start: float, end: float) -> None:
         t0 = time.perf_counter()
@@ -260,18 +301,25 @@ class Pipeline:
             return
         # One kernel call for all readings of all devices in this window.
         allv = np.concatenate(windows)
-        sr_kw = np.nan_to_num(allv[:, _LUX]) / LUX_PER_WM2 / 1000.0
+        sizes = [len(w) for w in windows]
+        cosz = np.repeat(self._cos_zenith(rows, (start + end) / 2), sizes)
+        sr_kw, missing, saturated = _radiation(allv[:, _LUX], cosz)
         wbgt_all = wbgt_moe(allv[:, _AIR].copy(), allv[:, _RH].copy(), sr_kw,
                             np.full(allv.shape[0], DEFAULT_WIND_MS))
-        per_row = np.split(wbgt_all, np.cumsum([len(w) for w in windows])[:-1])
-        means = np.array([np.nanmean(w) for w in per_row])
+        split = np.cumsum(sizes)[:-1]
+        per_row = np.split(wbgt_all, split)
+        known = np.array([np.isfinite(w).any() for w in per_row])
+        means = np.array([np.nanmean(w) if k else np.nan for w, k in zip(per_row, known,
+                                                                        strict=True)])
         prev = self._levels[rows]
         levels = wbgt_levels(means, LEVEL_BOUNDS, prev, LEVEL_HYSTERESIS_C)
         lux_mean = np.array([np.nanmean(w[:, _LUX]) if np.isfinite(w[:, _LUX]).any()
                              else np.nan for w in windows])
+        why = _unknown_inputs(windows, np.split(missing, split), np.split(saturated, split))
         state, events = self.heat_detect.close(
             start, end, rows, [w[:, _AIR].copy() for w in windows],
-            [w[:, _SURF].copy() for w in windows], lux_mean)
+            [w[:, _SURF].copy() for w in windows], lux_mean,
+            {rows[k]: f for k, (f, _) in enumerate(why) if f})
         for k, row in enumerate(rows):
             v, w = windows[k], per_row[k]
             d = self.heat[row]
@@ -279,13 +327,18 @@ class Pipeline:
                       if (s := _stats(v[:, j])) is not None}
             if (ws := _stats(w)) is not None:
                 values["wbgt_c"] = ws
+            if why[k][1]:
+                state[row]["saturated"] = why[k][1]
             body: dict[str, Any] = {"kind": "heat", "device": d.id, "start": start, "end": end,
                                     "n": len(v), "values": values,
-                                    "wbgt_level": int(levels[k]), "state": state[row]}
+                                    "wbgt_level": int(levels[k]) if known[k] else None,
+                                    "state": state[row]}
             if (p := _place(d)) is not None:
                 body["place"] = p
             self.pending.append(Pending("summary", "heat", body))
-            if prev[k] != levels[k]:
+            if not known[k]:
+                levels[k] = prev[k]  # unknown is not safer: the last known level stands
+            elif prev[k] != levels[k]:
                 self.pending.append(Pending("event", "wbgt_level", {
                     "kind": "wbgt_level", "device": d.id, "ts": end,
                     "priority": 2 if levels[k] >= 3 else 1,
@@ -294,6 +347,12 @@ class Pipeline:
         self._levels[rows] = levels
         for ev in events:
             self._add_event(ev)
+
+    def _cos_zenith(self, rows: list[int], t: float) -> np.ndarray:
+        mid = np.array([t])
+        return np.array([sun.cos_zenith(mid, d.lat if d.lat is not None else 35.0,
+                                        d.lon if d.lon is not None else 135.0)[0]
+                         for d in (self.heat[r] for r in rows)])
 
     def _close_tags(self, start: float, end: float) -> None:
         s_rows, s_ts = [], []
@@ -320,28 +379,23 @@ class Pipeline:
     def _close_meters(self, start: float, end: float) -> None:
         for row, d in enumerate(self.meters):
             ts, v = self.meter_ring.window(row, start, end)
-            ok = np.isfinite(v[:, _COUNT])
             if not ts.size:
                 continue
+            ok = np.isfinite(v[:, _COUNT])
+            inst = np.isfinite(v[:, _INSTANT_W])
             counts, cts = v[ok, _COUNT], ts[ok]
             values: dict[str, Any] = {}
             if counts.size:
                 values["pulses"] = _stats(counts)
-                # Energy since the previous window's last reading (or this window's first):
-                # pulses are too coarse for per-line power at household loads.
-                t_prev, c_prev = self._meter_prev.get(d.id, (cts[0], counts[0]))
-                if cts[-1] > t_prev and counts[-1] >= c_prev:
-                    wh = float((counts[-1] - c_prev) / d.pulses_per_kwh * 1000.0)
-                    watts = wh * 3600.0 / float(cts[-1] - t_prev)
-                    values["energy_wh"] = {k: round(wh, 3) for k in ("mean", "min", "max",
-                                                                    "last")}
-                    values["power_w"] = {k: round(watts, 1) for k in ("mean", "min", "max",
-                                                                      "last")}
+                watts = self._energy(row, d, cts, counts, values)
+                if watts is not None and not inst.any():
                     for ev in self.meter_watch.close(row, end, watts):
                         self._add_event(ev)
-                self._meter_prev[d.id] = (float(cts[-1]), float(counts[-1]))
-            if (inst := _stats(v[:, _INSTANT_W])) is not None:
-                values["instant_power_w"] = inst
+            if inst.any():
+                # The meter's own instantaneous power (E7): what the watch judges by.
+                values["instant_power_w"] = _stats(v[inst, _INSTANT_W])
+                for ev in self.meter_watch.close(row, end, v[inst, _INSTANT_W], ts[inst]):
+                    self._add_event(ev)
             if not values:
                 continue
             body: dict[str, Any] = {"kind": "meter", "device": d.id, "start": start, "end": end,
@@ -350,6 +404,27 @@ class Pipeline:
                 body["place"] = p
             self.pending.append(Pending("summary", "meter", body))
 
+    def _energy(self, row: int, d: Device, cts: np.ndarray, counts: np.ndarray,
+                values: dict[str, Any]) -> float | None:
+        """Energy and mean power since the previous anchor reading (or this window's first):
+        pulses are too coarse for per-line power at household loads, and Route-B's E0 steps
+        only mean something over ENERGY_MIN_SPAN_S."""
+        t_prev, c_prev = self._meter_prev.get(d.id, (float(cts[0]), float(counts[0])))
+        min_span = ENERGY_MIN_SPAN_S if row in self._routeb else 0.0
+        span = float(cts[-1] - t_prev)
+        if counts[-1] < c_prev:  # the meter was replaced or its register wrapped: start again
+            self._meter_prev[d.id] = (float(cts[-1]), float(counts[-1]))
+            return None
+        if span <= 0 or span < min_span:
+            self._meter_prev.setdefault(d.id, (t_prev, c_prev))
+            return None
+        wh = float((counts[-1] - c_prev) / d.pulses_per_kwh * 1000.0)
+        watts = wh * 3600.0 / span
+        values["energy_wh"] = {k: round(wh, 3) for k in ("mean", "min", "max", "last")}
+        values["power_w"] = {k: round(watts, 1) for k in ("mean", "min", "max", "last")}
+        self._meter_prev[d.id] = (float(cts[-1]), float(counts[-1]))
+        return watts
+
     def _close_people(self, start: float, end: float) -> None:
         values = self.people.close(end, self.watch.tz_offset_s)
         if values is None:
@@ -357,6 +432,34 @@ class Pipeline:
         self.pending.append(Pending("summary", "people", {
             "kind": "people", "device": self.cfg.id, "start": start, "end": end,
             "n": int(values["unique_devices"]["last"]) or 1, "values": values}))
+
+
+def _radiation(lux: np.ndarray, cosz: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Solar radiation (kW/m²) per reading for the WBGT estimate, never an underestimate:
+    NaN where the lux reading is missing while the sun is up (no sun is *not* the safe
+    guess), 0 at night whatever the sensor says, and at least clear-sky radiation where the
+    light sensor is saturated. Also returns the missing and saturated masks."""
+    up = cosz > 0.0
+    missing = np.isnan(lux) & up
+    saturated = lux >= LUX_SATURATED
+    wm2 = np.where(saturated, np.maximum(lux / LUX_PER_WM2, sun.clear_sky_ghi(cosz)),
+                   lux / LUX_PER_WM2)
+    wm2 = np.where(up, wm2, 0.0)
+    return wm2 / 1000.0, missing, saturated
+
+
+def _unknown_inputs(windows: list[np.ndarray], missing: list[np.ndarray],
+                    saturated: list[np.ndarray]) -> list[tuple[frozenset[str], list[str]]]:
+    """Per device: the inputs whose absence left the WBGT unknown, and the saturated ones."""
+    out = []
+    for w, m, sat in zip(windows, missing, saturated, strict=True):
+        faults = set()
+        if not np.isfinite(w[:, _RH]).any():
+            faults.add("humidity_missing")
+        if m.all():
+            faults.add("illuminance_missing")
+        out.append((frozenset(faults), ["illuminance"] if sat.any() else []))
+    return out
 
 
 def emit(gw: str, pending: list[Pending], outbox: Outbox, now: float,

@@ -42,6 +42,21 @@ class Presence:
             d.burst = ts
         d.last = max(d.last, ts)
 
+    def shift(self, delta_s: float) -> None:
+        """The wall clock was stepped: every remembered time moves with it."""
+        for d in self._d.values():
+            d.first += delta_s
+            d.last += delta_s
+            d.burst += delta_s
+
+    def state(self) -> dict[str, list[float | None]]:
+        return {a: [d.first, d.last, d.burst, d.interval, d.count] for a, d in self._d.items()}
+
+    def restore(self, state: dict[str, list[float | None]]) -> None:
+        for a, (first, last, burst, interval, count) in state.items():
+            self._d[a] = _Dev(float(first), float(last), float(burst),  # type: ignore[arg-type]
+                              None if interval is None else float(interval), int(count or 1))
+
     def interval(self, address: str) -> float | None:
         d = self._d.get(address)
         return None if d is None else d.interval

@@ -70,11 +70,16 @@ def test_tag_resolves_only_with_key_and_rotates() -> None:
     got = r.resolve(a, t0 + 30)
     assert got == tag.TagReading("tag-1", tag.FLAG_SOS, 77, 5, int(t0) >> 10) and got.sos
     assert tag.TagResolver({"tag-2": other}).resolve(a, t0) is None
-    # One period of clock skew either way still resolves; two does not (for a tag not yet
-    # heard: once heard, the resolver follows its clock, see the drift test).
-    assert tag.TagResolver({"tag-1": key}).resolve(b, t0) is not None
+    # One period of clock skew either way resolves in the narrow window; beyond that only the
+    # wide search over tags not heard lately finds it (see the drift tests), and not beyond
+    # its reach.
+    narrow = tag.TagResolver({"tag-1": key})
+    assert narrow.resolve(b, t0) is not None and narrow.wide_hits == 0
+    far = tag.TagResolver({"tag-1": key})
+    assert far.resolve(tag.encode(key, t0 + 2048, 10, 0, 77, 5), t0) is not None
+    assert far.wide_hits == 1
     assert tag.TagResolver({"tag-1": key}).resolve(
-        tag.encode(key, t0 + 2048, 10, 0, 77, 5), t0) is None
+        tag.encode(key, t0 + tag.WIDE_SEARCH_S + 4096, 10, 0, 77, 5), t0) is None
 
 
 @pytest.mark.parametrize("payload, why", [(b"\x01\x0a" + bytes(10), "13 bytes"),
@@ -124,3 +129,29 @@ def test_resolver_follows_a_drifting_tag_clock() -> None:
     # Without following the offset the same adverts would have been lost within a day:
     lost_at = next(i for i in range(2000) if abs(600 * i * 0.03) > 1.5 * period)
     assert lost_at < 144
+
+
+def test_a_tag_that_drifted_unheard_is_found_again_and_offsets_survive() -> None:
+    key, other = bytes(range(16)), bytes(range(1, 17))
+    period = 1 << 10
+    t0 = 1_785_715_200.0
+    r = tag.TagResolver({"tag-1": key, "tag-2": other})
+    assert r.resolve(tag.encode(key, t0, 10, 0, 80, 0), t0) is not None
+    # Unheard for a day while its clock gained 5 % (72 min, four periods): found again.
+    t1 = t0 + 86400
+    got = r.resolve(tag.encode(key, t1 + 0.05 * 86400, 10, tag.FLAG_SOS, 80, 1), t1)
+    assert got is not None and got.sos and r.wide_hits == 1 and r.offset("tag-1") in (4, 5)
+    # A restarted resolver given the saved offsets resolves the next advert in its narrow
+    # window (the wide search is a fallback, not the normal path).
+    saved = r.state()
+    again = tag.TagResolver({"tag-1": key, "tag-2": other})
+    again.restore(saved)
+    t2 = t1 + 600
+    assert again.resolve(tag.encode(key, t2 + 4 * period, 10, 0, 80, 1), t2) is not None
+    assert again.wide_hits == 0
+    # Our own clock stepped forward by an hour (the tags' did not): offsets follow.
+    again.shift_clock(3600.0)
+    assert again.resolve(tag.encode(key, t2 + 4 * period, 10, 0, 80, 1), t2 + 3600) is not None
+    assert again.wide_hits == 0
+    with pytest.raises(ValueError, match="exponent"):
+        tag.TagResolver({"tag-1": key}).restore({"tag-1": {"offset": 1, "k": 99}})

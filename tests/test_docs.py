@@ -55,10 +55,17 @@ def test_every_summary_kind_and_schema_is_documented() -> None:
 def test_every_gateway_setting_is_documented() -> None:
     import dataclasses
 
-    from gateway.config import Device, GatewayConfig, MqttConfig, OutboxConfig, SimSourceConfig
+    from gateway.config import (
+        Device,
+        GatewayConfig,
+        MqttConfig,
+        OutboxConfig,
+        SimSourceConfig,
+        WatchSettings,
+    )
 
     text = all_docs()
-    for cls in (GatewayConfig, MqttConfig, SimSourceConfig, Device, OutboxConfig):
+    for cls in (GatewayConfig, MqttConfig, SimSourceConfig, Device, OutboxConfig, WatchSettings):
         for f in dataclasses.fields(cls):
             if f.name in ("mqtt", "sim", "devices"):
                 continue

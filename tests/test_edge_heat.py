@@ -78,7 +78,7 @@ def expected_readings() -> dict[str, float]:
         "humidity": -6 + 125 * sht4x.raw_humidity(64.2) / 65535,
         "surface": mlx90614.raw_kelvin50(47.83) / 50 - 273.15,
         "globe": 38.0625,
-        "lux": int(23456.7 * 1.2) / 1.2,
+        "lux": int(23456.7 * 1.2 * 31 / 69) / (1.2 * 31 / 69),  # MTreg 31
     }
 
 
@@ -226,3 +226,17 @@ def test_a_bad_crc_from_any_chip_is_refused_and_counted(res: dict[str, Any]) -> 
             assert (values[i] is None) == (i in idx), (chip, i)
             if i not in idx:
                 assert values[i] == got["clean"][i]
+
+
+def test_the_light_range_covers_noon_sun_and_saturation_is_reported_as_such(
+        res: dict[str, Any]) -> None:
+    from gateway.kernels.heat import LUX_SATURATED
+
+    got = res["full_sun"]
+    per_count = 69 / (1.2 * 31)  # lx per count at MTreg 31
+    assert got["noon"] == pytest.approx(110_000 * 100, abs=100 * per_count)
+    full_scale = 0xFFFF * per_count
+    assert got["beyond"] == pytest.approx(full_scale * 100, abs=1)
+    assert got["one_round_saturated"] == got["beyond"]  # not a mean that looks less bright
+    # The gateway flags exactly this value as saturated (and 110 klx as a real reading).
+    assert got["beyond"] / 100 >= LUX_SATURATED > got["noon"] / 100

@@ -64,6 +64,24 @@ def test_bh1750_one_time_mode_counts_and_powers_down() -> None:
         bus.writeto(0x23, b"\x99")  # not an opcode
 
 
+def test_bh1750_at_mtreg_31_reaches_full_sun_then_saturates() -> None:
+    clock = Clock()
+    bus = I2CBus()
+    chip = bus.attach(0x23, bh1750.BH1750(clock, lux=110_000.0))
+
+    def measure() -> int:
+        for op in (b"\x40", b"\x7f", b"\x20"):  # MTreg 31 (0b000_11111), one-time H
+            bus.writeto(0x23, op)
+        clock.advance(81)  # 180 ms × 31 / 69
+        return int.from_bytes(bus.readfrom(0x23, 2), "big")
+
+    assert measure() == int(110_000 * 1.2 * 31 / 69) < 0xFFFF  # 54.6 klx was the old ceiling
+    chip.set(121_000.0)
+    assert measure() < 0xFFFF
+    chip.set(125_000.0)
+    assert measure() == 0xFFFF
+
+
 def test_onewire_search_finds_every_device_and_scratchpad_crc_holds() -> None:
     clock = Clock()
     ow = OneWireBus()

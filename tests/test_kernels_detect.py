@@ -182,3 +182,36 @@ def test_recurring_spikes_stop_alarming_but_a_new_kind_of_spike_does() -> None:
     # with the damping, an alarm is not repeated for readings that do not clearly beat it
     damped = anomaly.detect_series(t, x)
     assert (np.diff(np.flatnonzero(damped >= params[anomaly.P_ALARM])) > 1).all()
+
+
+def test_an_absent_day_does_not_enter_the_household_profile() -> None:
+    t, p = household(21)
+    st, prof = watch.new_meter_state(0.0, learn_days=14)
+    watch.meter_watch(t, p, 30.0, 2000.0, 1.5, 4 * 3600.0, 200.0, 0.5, st, prof)
+    before = prof.copy()
+    # Day 22: nobody home (flat), alarms raised; its hours must teach the profile nothing.
+    t2 = np.arange(21 * 86400, 22 * 86400, 60).astype(np.float64)
+    f2 = watch.meter_watch(t2, np.full(t2.shape[0], 80.0), 30.0, 2000.0, 1.5, 4 * 3600.0,
+                           200.0, 0.5, st, prof)
+    assert (f2 & watch.NO_LIFE).any() and (f2 & watch.MORNING_MISSING).any()
+    alarmed = [watch.hour_of_week(x) for x in t2[(f2 & watch.NO_LIFE) > 0]]
+    assert np.array_equal(prof[alarmed], before[alarmed])
+
+
+def test_a_hospital_stay_does_not_widen_a_tags_gap() -> None:
+    last, gap, counts = np.full(1, np.nan), np.zeros(1), np.zeros((1, 1))
+    t = np.arange(0, 86400, 600).astype(np.float64)  # heard every 10 min for a day
+    zeros = np.zeros(t.shape[0], dtype=np.int64)
+    watch.tag_sightings(t, zeros, zeros, np.zeros(t.shape[0], np.bool_), last, gap, counts,
+                        3.0, 1.5, 4 * 3600.0, False)
+    # Three days unheard (an alarm: longer than the 4 h floor), then back.
+    back = np.array([4 * 86400.0])
+    watch.tag_sightings(back, np.zeros(1, np.int64), np.zeros(1, np.int64),
+                        np.zeros(1, np.bool_), last, gap, counts, 3.0, 1.5, 4 * 3600.0, False)
+    assert gap[0] == 600.0
+    assert watch.tags_not_seen(4 * 86400.0 + 5 * 3600, last, gap, 1.5, 4 * 3600.0)[0]
+    # While learning, a long but ordinary gap (an afternoon out) is learnt; more than a day not.
+    watch.tag_sightings(np.array([4 * 86400.0 + 6 * 3600, 6 * 86400.0]), np.zeros(2, np.int64),
+                        np.zeros(2, np.int64), np.zeros(2, np.bool_), last, gap, counts, 3.0,
+                        1.5, 4 * 3600.0, True)
+    assert gap[0] == 6 * 3600.0

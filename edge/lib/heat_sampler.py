@@ -19,6 +19,7 @@ class HeatSampler:
         self.t_sum = self.rh_sum = self.n_air = 0
         self.s_sum = self.n_surface = 0
         self.l_sum = self.n_light = 0
+        self.l_saturated = False
         self.g_raw = 0
         self.n_globe = 0
         self.errors = 0
@@ -27,6 +28,7 @@ class HeatSampler:
         """Take n rounds gap_ms apart (gap_ms >= the slowest chip: BH1750, 180 ms)."""
         self.t_sum = self.rh_sum = self.n_air = 0
         self.s_sum = self.n_surface = self.l_sum = self.n_light = self.n_globe = 0
+        self.l_saturated = False
         self.errors = 0
         waited = 0
         g = self.globe
@@ -61,8 +63,11 @@ class HeatSampler:
             if self.light is not None:
                 try:
                     self.light.read()
-                    self.l_sum += self.light.count
+                    c = self.light.count
+                    self.l_sum += c
                     self.n_light += 1
+                    if c == bh1750.FULL_SCALE:
+                        self.l_saturated = True
                 except OSError:
                     self.errors += 1
         if globe and g is not None:
@@ -85,7 +90,13 @@ class HeatSampler:
         return mlx90614.centi_c(self.s_sum, self.n_surface) if self.n_surface else None
 
     def lux(self):
-        return bh1750.centi_lux(self.l_sum, self.n_light) if self.n_light else None
+        if not self.n_light:
+            return None
+        if self.l_saturated:
+            # One saturated round makes the mean meaningless: report full scale, which the
+            # gateway flags as saturated (never a lower, safer-looking value).
+            return bh1750.centi_lux(bh1750.FULL_SCALE)
+        return bh1750.centi_lux(self.l_sum, self.n_light)
 
     def globe_c(self):
         return ds18b20.centi_c(self.g_raw) if self.n_globe else None

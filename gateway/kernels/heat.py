@@ -14,6 +14,10 @@ LEVEL_NAMES_JA = ("ほぼ安全", "注意", "警戒", "厳重警戒", "危険")
 LEVEL_NAMES_EN = ("almost safe", "caution", "warning", "severe warning", "danger")
 # Sunlight's luminous efficacy, lux per W/m²; turns a lux reading into a solar-radiation estimate.
 LUX_PER_WM2 = 110.0
+# A light sensor's reading at or above this is its full scale, not the sky's: the heat node's
+# BH1750 at MTreg 31 tops out at 65535 / 1.2 × 69 / 31 ≈ 121,556 lx (edge/lib/bh1750.py), and
+# reports exactly that when saturated. Noon sun in a Japanese summer is ~100–120 klx.
+LUX_SATURATED = 121_500.0
 
 
 @njit(cache=True)

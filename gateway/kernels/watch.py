@@ -7,6 +7,11 @@ flat and longest continuous-high runs seen so far; alarms are
   CONTINUOUS   high use without a break for longer than ever seen (× margin): a stove left on.
 Tags: a tag unseen by every gateway for longer than its learnt longest gap (× margin), or seen at
 night by a gateway where it is rarely seen (wandering risk). SOS and fall events bypass all this.
+
+Nothing is learnt from an alarm: a gap that was itself long enough to raise `tag_not_seen` (a
+hospital stay) never widens the tag's threshold, an hour in which a household alarm was raised
+never enters its profile, and a flat run longer than `flat_learn_cap_s` is never learnt even
+while learning, so one absence cannot teach the watch to ignore the next.
 """
 
 from __future__ import annotations
@@ -19,10 +24,15 @@ from numba import njit
 NO_LIFE, MORNING_MISSING, CONTINUOUS = 1, 2, 4
 HOURS_PER_WEEK = 168
 # meter state: last power, time of last activity, start of high run, longest flat, longest high,
-# learning ends at, current hour slot, energy this hour, last time
+# learning ends at, current hour slot, energy this hour, last time, alarm raised this hour
 M_LAST, M_ACTIVE_AT, M_HIGH_SINCE, M_MAX_FLAT, M_MAX_HIGH, M_LEARN_UNTIL, M_HOUR, M_HOUR_WH, \
-    M_T = range(9)
-METER_STATE_SIZE = 9
+    M_T, M_HOUR_ALARM = range(10)
+METER_STATE_SIZE = 10
+# Nobody's home shows no change in power for a whole day: a longer flat run seen while learning
+# is an absence, not a habit. Likewise a tag unheard for more than a day while its habits are
+# learnt was away (a hospital stay, a trip), which the watch must not take as normal.
+FLAT_LEARN_CAP_S = 86400.0
+GAP_LEARN_CAP_S = 86400.0
 
 
 def new_meter_state(t0: float, learn_days: float = 14.0) -> tuple[np.ndarray, np.ndarray]:
@@ -46,13 +56,15 @@ def hour_of_week(t_local: float) -> int:
 @njit(cache=True)
 def meter_watch(t: np.ndarray, power_w: np.ndarray, activity_w: float, high_w: float,
                 margin: float, flat_floor_s: float, rise_min_wh: float, rise_frac: float,
-                st: np.ndarray, profile: np.ndarray) -> np.ndarray:
+                st: np.ndarray, profile: np.ndarray, high_floor_s: float = 600.0
+                ) -> np.ndarray:
     """Flags per reading (local times t in s, instantaneous power in W) for one household.
 
     During learning only the profile and the longest runs are learnt; afterwards a run longer than
     margin × the longest seen (flat at least `flat_floor_s`) is an alarm, and an hour whose profile
     says ≥ `rise_min_wh` but which used under `rise_frac` of that raises MORNING_MISSING (between
-    05:00 and 11:00, when people get up).
+    05:00 and 11:00, when people get up). CONTINUOUS needs a high run longer than margin × the
+    longest seen, and at least `high_floor_s`. An hour with an alarm does not update the profile.
     """
     out = np.zeros(t.shape[0], dtype=np.int64)
     for i in range(t.shape[0]):
@@ -71,26 +83,30 @@ def meter_watch(t: np.ndarray, power_w: np.ndarray, activity_w: float, high_w: f
                 used = st[M_HOUR_WH]
                 expect = profile[ph, 0]
                 hod = ph % 24
-                if (not learning and profile[ph, 1] >= 2 and expect >= rise_min_wh
-                        and used < rise_frac * expect and 5 <= hod < 11):
+                missing = (not learning and profile[ph, 1] >= 2 and expect >= rise_min_wh
+                           and used < rise_frac * expect and 5 <= hod < 11)
+                if missing:
                     out[i] |= MORNING_MISSING
-                n = profile[ph, 1]
-                a = 1.0 / (n + 1.0) if n < 4 else 0.2
-                profile[ph, 0] += a * (used - expect)
-                profile[ph, 1] = n + 1.0
+                elif st[M_HOUR_ALARM] == 0.0:  # an hour with an alarm teaches nothing
+                    n = profile[ph, 1]
+                    a = 1.0 / (n + 1.0) if n < 4 else 0.2
+                    profile[ph, 0] += a * (used - expect)
+                    profile[ph, 1] = n + 1.0
             st[M_HOUR] = h
             st[M_HOUR_WH] = 0.0
+            st[M_HOUR_ALARM] = 0.0
         st[M_HOUR_WH] += p * dt / 3600.0
         last = st[M_LAST]
         if math.isnan(last) or abs(p - last) > activity_w:
             flat = ti - st[M_ACTIVE_AT]
-            if learning and flat > st[M_MAX_FLAT]:
+            if learning and st[M_MAX_FLAT] < flat <= FLAT_LEARN_CAP_S:
                 st[M_MAX_FLAT] = flat
             st[M_ACTIVE_AT] = ti
         st[M_LAST] = p
         flat = ti - st[M_ACTIVE_AT]
         if learning:
-            st[M_MAX_FLAT] = max(st[M_MAX_FLAT], flat)
+            if flat <= FLAT_LEARN_CAP_S:
+                st[M_MAX_FLAT] = max(st[M_MAX_FLAT], flat)
         elif flat > max(margin * st[M_MAX_FLAT], flat_floor_s):
             out[i] |= NO_LIFE
         if p >= high_w:
@@ -99,21 +115,25 @@ def meter_watch(t: np.ndarray, power_w: np.ndarray, activity_w: float, high_w: f
             run = ti - st[M_HIGH_SINCE]
             if learning:
                 st[M_MAX_HIGH] = max(st[M_MAX_HIGH], run)
-            elif run > margin * max(st[M_MAX_HIGH], 600.0):
+            elif run > max(margin * st[M_MAX_HIGH], high_floor_s):
                 out[i] |= CONTINUOUS
         else:
             st[M_HIGH_SINCE] = np.nan
+        if out[i] & (NO_LIFE | CONTINUOUS):
+            st[M_HOUR_ALARM] = 1.0
     return out
 
 
 @njit(cache=True)
 def tag_sightings(t: np.ndarray, tag: np.ndarray, gateway: np.ndarray, night: np.ndarray,
                   last_seen: np.ndarray, max_gap: np.ndarray, counts: np.ndarray,
-                  min_count: float) -> np.ndarray:
+                  min_count: float, margin: float = 1.5, floor_s: float = 14400.0,
+                  learning: bool = False) -> np.ndarray:
     """Learn from sightings (time, tag index, gateway index, is-night) and flag wandering.
 
-    Plain reading: the gap since the tag's previous sighting extends its learnt longest gap;
-    a night sighting at a gateway that has seen this tag fewer than `min_count` times before
+    Plain reading: the gap since the tag's previous sighting extends its learnt longest gap,
+    unless the gap was itself an alarm (longer than max(margin × longest gap, floor_s)) —
+    while `learning`, any gap up to GAP_LEARN_CAP_S is learnt; a night sighting at a gateway that has seen this tag fewer than `min_count` times before
     is flagged (True). counts[tag, gateway] then grows, so a new home area is learnt.
     """
     out = np.zeros(t.shape[0], dtype=np.bool_)
@@ -121,7 +141,10 @@ def tag_sightings(t: np.ndarray, tag: np.ndarray, gateway: np.ndarray, night: np
         k = tag[i]
         g = gateway[i]
         if not math.isnan(last_seen[k]):
-            max_gap[k] = max(max_gap[k], t[i] - last_seen[k])
+            gap = t[i] - last_seen[k]
+            if gap <= max(margin * max_gap[k], floor_s) or (learning
+                                                              and gap <= GAP_LEARN_CAP_S):
+                max_gap[k] = max(max_gap[k], gap)
         last_seen[k] = t[i] if math.isnan(last_seen[k]) else max(t[i], last_seen[k])
         if night[i] and counts[k, g] < min_count:
             out[i] = True

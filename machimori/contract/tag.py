@@ -79,20 +79,42 @@ class TagReading:
         return bool(self.flags & FLAG_FALL)
 
 
+# A tag unheard for a while may have drifted past the ±1-period window (an ESP32 RTC without a
+# crystal: up to ~5 %, i.e. ~1 h a day). Misses are then searched over this much drift either
+# way, for tags not resolved in the last two periods, at most WIDE_MAX_PERIODS periods.
+WIDE_SEARCH_S = 2 * 86400.0
+WIDE_MAX_PERIODS = 256
+
+
+def _eids(key: bytes, counters: range) -> list[bytes]:
+    """EIDs of one key for a run of counters, with one AES context (the wide search's cost)."""
+    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    blob = enc.update(b"".join(EID_PREFIX + c.to_bytes(8, "big") for c in counters))
+    return [blob[i:i + 8] for i in range(0, len(blob), 16)]
+
+
 class TagResolver:
     """Resolves EIDs to registered tags; caches each tag's EIDs for the counters around now.
 
     Tag clocks drift (an ESP32's RTC without a crystal: a few per cent), so the resolver follows
     each tag's offset: every resolution re-centres that tag's window of ±1 period on the
-    counter it really used, as Eddystone-EID resolvers do.
+    counter it really used, as Eddystone-EID resolvers do. A miss is searched again, once per
+    period, over a wide window for the tags that have not been resolved lately, so a tag that
+    drifted while nobody heard it is found again. `state()`/`restore()` carry the offsets over
+    a restart; `shift_clock()` keeps them right when the receiver's own clock is stepped.
     """
 
     def __init__(self, keys: dict[str, bytes]):
         self._keys = dict(keys)
         self._offset: dict[str, int] = {t: 0 for t in keys}
+        self._k: dict[str, int] = {}  # the K each tag's offset is counted in
+        self._resolved_at: dict[str, float] = {}
         self._table: dict[tuple[int, bytes], tuple[str, int]] = {}
         self._centre: dict[str, tuple[int, int]] = {}  # tag -> (k, counter) its entries are for
         self._fresh: tuple[int, int] | None = None  # (k, counter) the table is right for
+        self._wide: dict[bytes, tuple[str, int]] = {}
+        self._wide_fresh: tuple[int, int] | None = None
+        self.wide_hits = 0
 
     def _refresh(self, k: int, unix_time: float) -> None:
         c = counter_at(unix_time, k)
@@ -111,9 +133,53 @@ class TagResolver:
                 self._table[(k, eid(key, cc))] = (tag, cc)
             self._centre[tag] = centre
 
+    def _search_wide(self, k: int, unix_time: float, e: bytes) -> tuple[str, int] | None:
+        c = counter_at(unix_time, k)
+        if self._wide_fresh != (k, c):
+            self._wide_fresh = (k, c)
+            self._wide = {}
+            period = float(1 << k)
+            span = max(2, min(WIDE_MAX_PERIODS, int(WIDE_SEARCH_S / period) + 1))
+            for tag, key in self._keys.items():
+                seen = self._resolved_at.get(tag)
+                if seen is not None and unix_time - seen < 2 * period:
+                    continue  # heard lately: its narrow window is right
+                centre = c + self._offset[tag]
+                run = range(max(0, centre - span), centre + span + 1)
+                for cc, x in zip(run, _eids(key, run), strict=True):
+                    self._wide[x] = (tag, cc)
+        return self._wide.get(e)
+
     def offset(self, tag: str) -> int:
         """How many periods this tag's clock runs ahead (negative: behind)."""
         return self._offset[tag]
+
+    def state(self) -> dict[str, dict[str, float]]:
+        """What a restart must not forget: each tag's offset (in periods of its K), when heard."""
+        return {t: {"offset": self._offset[t], "k": self._k[t],
+                    "resolved_at": self._resolved_at.get(t, 0.0)}
+                for t in self._keys if t in self._k}
+
+    def restore(self, state: dict[str, dict[str, float]]) -> None:
+        """Offsets saved by `state()`; tags no longer enrolled are ignored."""
+        for tag, s in state.items():
+            if tag not in self._keys:
+                continue
+            k = int(s["k"])
+            if not 0 <= k <= 20:
+                raise ValueError(f"tag {tag}: rotation exponent {k} out of range")
+            self._offset[tag] = int(s["offset"])
+            self._k[tag] = k
+            if s.get("resolved_at"):
+                self._resolved_at[tag] = float(s["resolved_at"])
+        self._fresh = self._wide_fresh = None
+
+    def shift_clock(self, delta_s: float) -> None:
+        """Our clock was stepped by delta_s (tags' clocks were not): move every offset back."""
+        for tag, k in self._k.items():
+            self._offset[tag] -= round(delta_s / (1 << k))
+        self._resolved_at = {t: v + delta_s for t, v in self._resolved_at.items()}
+        self._fresh = self._wide_fresh = None
 
     def resolve(self, payload: bytes, unix_time: float) -> TagReading | None:
         """None when the tag is not one of ours; TagFormatError when the bytes are malformed."""
@@ -125,13 +191,19 @@ class TagResolver:
         if k > 20:
             raise TagFormatError(f"rotation exponent {k} out of range")
         self._refresh(k, unix_time)
-        hit = self._table.get((k, bytes(payload[2:10])))
+        e = bytes(payload[2:10])
+        hit = self._table.get((k, e))
         if hit is None:
-            return None
+            hit = self._search_wide(k, unix_time, e)
+            if hit is None:
+                return None
+            self.wide_hits += 1
         tag, c = hit
         offset = c - counter_at(unix_time, k)
-        if offset != self._offset[tag]:
+        self._resolved_at[tag] = unix_time
+        if offset != self._offset[tag] or self._k.get(tag) != k:
             self._offset[tag] = offset
+            self._k[tag] = k
             self._fresh = None  # re-centre this tag's window at the next advert
         m = _mask(self._keys[tag], c)
         return TagReading(tag, payload[10] ^ m[0], payload[11] ^ m[1], payload[12] ^ m[2], c)

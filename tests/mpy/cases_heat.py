@@ -242,3 +242,32 @@ def globe_without_conversion():
 
 
 case("globe_power_on_value", globe_without_conversion)
+
+
+def full_sun():
+    # Noon sun (110 klx) is inside the range; brighter than full scale reads as full scale
+    # even when only one round saturated.
+    out = {}
+    for name, lux in (("noon", 110000.0), ("beyond", 150000.0)):
+        light.set(lux)
+        s = make_sampler()
+        s.sample(4, 200, clock.advance)
+        out[name] = s.lux()
+    rounds = [100000.0, 150000.0, 100000.0, 100000.0]
+    i = [0]
+    light.set(rounds[0])
+
+    def sleep(ms):
+        clock.advance(ms)
+        i[0] += 1
+        if i[0] < 4:
+            light.set(rounds[i[0]])
+
+    s = make_sampler()
+    s.sample(4, 200, sleep)
+    out["one_round_saturated"] = s.lux()
+    light.set(23456.7)
+    return out
+
+
+case("full_sun", full_sun)
