@@ -137,7 +137,8 @@ def _sweep_rows(n_rows: int, windows: list[tuple[int, int]], tp_w: float,
 
 
 def corpus_score(files: list[DataFile], scores: dict[str, np.ndarray], cost: dict[str, float],
-                 threshold: float | None = None) -> tuple[float, float, int]:
+                 threshold: float | None = None, middle: bool = False
+                 ) -> tuple[float, float, int]:
     """Best corpus score over all thresholds, or the score at `threshold` (detection = score ≥
     threshold) → (raw score, threshold, windows counted)."""
     all_scores, all_sweep, all_win = [], [], []
@@ -160,6 +161,7 @@ def corpus_score(files: list[DataFile], scores: dict[str, np.ndarray], cost: dic
     order = np.argsort(-s, kind="stable")
     fp_total = 0.0
     best, best_thr = -len(counted) * cost["fnWeight"], 1.1
+    low_thr: float | None = None
     tp_sum = best
     i = 0
     while i < len(order):
@@ -175,15 +177,23 @@ def corpus_score(files: list[DataFile], scores: dict[str, np.ndarray], cost: dic
                 tp_sum += sweep[r] - best_tp[win[r]]
                 best_tp[win[r]] = sweep[r]
             i += 1
-        if threshold is not None or tp_sum + fp_total > best:
+        if threshold is not None or tp_sum + fp_total > best + 1e-12:
             best, best_thr = tp_sum + fp_total, float(thr)
+            low_thr = None
+        elif low_thr is None and tp_sum + fp_total < best - 1e-12:
+            low_thr = float(thr)  # the first threshold below the best plateau that loses
+    if middle and threshold is None:
+        # Every threshold in (low_thr, best_thr] scores the best; the middle is the least tied
+        # to these files' exact scores (what a threshold carried to other files needs).
+        return best, (best_thr + (low_thr or 0.0)) / 2, len(counted)
     return best, best_thr, len(counted)
 
 
 def normalised_score(files: list[DataFile], scores: dict[str, np.ndarray], cost: dict[str, float],
-                     threshold: float | None = None) -> tuple[float, float, float]:
+                     threshold: float | None = None, middle: bool = False
+                     ) -> tuple[float, float, float]:
     """(normalised score, raw score, threshold); null and perfect are scored by the same code."""
-    raw, thr, _ = corpus_score(files, scores, cost, threshold)
+    raw, thr, _ = corpus_score(files, scores, cost, threshold, middle)
     null_raw, perfect_raw = _bounds(files, cost)
     return 100.0 * (raw - null_raw) / (perfect_raw - null_raw), raw, thr
 
@@ -275,7 +285,7 @@ def cross_validate(files: list[DataFile], cost: dict[str, float],
     for c in cats:
         train = [f for f in files if category(f.name) != c]
         test = [f for f in files if category(f.name) == c]
-        fits = [normalised_score(train, r, cost) for r in runs]
+        fits = [normalised_score(train, r, cost, middle=True) for r in runs]
         best = int(np.argmax([fit[0] for fit in fits]))
         thr = fits[best][2]
         for f in test:
