@@ -95,7 +95,8 @@ class AdvertDecoder:
             # A device with a random address names itself by the MAC in its payload: that MAC
             # picks the bindkey and is the device's address from here on.
             address = bthome.payload_mac(data) or adv.address
-            r = bthome.decode(data, self.bindkeys.get(address.upper()), adv.address)
+            key = self.bindkeys.get(address.upper()) or self.bindkeys.get(adv.address.upper())
+            r = bthome.decode(data, key, adv.address)
             if r.unknown_object is not None:
                 self.counters["bthome_unknown_object"] += 1
             if r.dropped is not None:
