@@ -1,6 +1,10 @@
 """Run machimori's streaming detector over NAB data and score it the way NAB does.
 
-    .venv/bin/python bench/nab.py [--nab ../shared/data/nab] [--results DIR]
+    .venv/bin/python bench/nab.py [--nab ../shared/data/nab] [--results DIR] [--per-file]
+
+One run prints, scored by the same code: the detector's cross-validated score (parameters chosen
+by leave-one-category-out over a small grid), its in-sample score (the grid point best on all
+files: the shipped defaults), and Numenta HTM and ARTime from their published score files.
 
 Scoring follows NAB (github numenta/NAB, nab/sweeper.py and the NAB whitepaper):
 - each labelled window is scored by its *earliest* detection: scaledSigmoid(position) / scaledSigmoid(-1)
@@ -27,8 +31,20 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_NAB = ROOT.parent / "shared" / "data" / "nab"
+
+
+def _default_nab() -> Path:
+    """shared/data/nab beside the clone (or beside a folder of worktrees)."""
+    for up in ROOT.parents:
+        if (up / "shared" / "data" / "nab" / "labels").exists():
+            return up / "shared" / "data" / "nab"
+    return ROOT.parent / "shared" / "data" / "nab"
+
+
+DEFAULT_NAB = _default_nab()
 PROBATION_PERCENT = 0.15
+# Published detectors scored beside ours: results_published/<dir>/<category>/<prefix>_<file>
+PUBLISHED = {"Numenta HTM": "numenta", "ARTime": "ARTime"}
 
 
 def scaled_sigmoid(position: float) -> float:
@@ -82,8 +98,20 @@ def load_corpus(nab: Path) -> list[DataFile]:
     return files
 
 
+_SWEEPS: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
 def sweep_rows(n_rows: int, windows: list[tuple[int, int]], tp_w: float,
                fp_w: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cached `_sweep_rows`: the parameter search scores the same files many times."""
+    key = (n_rows, tuple(windows), tp_w, fp_w)
+    if key not in _SWEEPS:
+        _SWEEPS[key] = _sweep_rows(n_rows, windows, tp_w, fp_w)
+    return _SWEEPS[key]
+
+
+def _sweep_rows(n_rows: int, windows: list[tuple[int, int]], tp_w: float,
+                fp_w: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row: the score a detection there would earn, its window id (−1 = none) and whether it
     is scorable (past the probationary period)."""
     max_tp = scaled_sigmoid(-1.0)
@@ -109,7 +137,8 @@ def sweep_rows(n_rows: int, windows: list[tuple[int, int]], tp_w: float,
 
 
 def corpus_score(files: list[DataFile], scores: dict[str, np.ndarray], cost: dict[str, float],
-                 threshold: float | None = None) -> tuple[float, float, int]:
+                 threshold: float | None = None, middle: bool = False
+                 ) -> tuple[float, float, int]:
     """Best corpus score over all thresholds, or the score at `threshold` (detection = score ≥
     threshold) → (raw score, threshold, windows counted)."""
     all_scores, all_sweep, all_win = [], [], []
@@ -132,6 +161,7 @@ def corpus_score(files: list[DataFile], scores: dict[str, np.ndarray], cost: dic
     order = np.argsort(-s, kind="stable")
     fp_total = 0.0
     best, best_thr = -len(counted) * cost["fnWeight"], 1.1
+    low_thr: float | None = None
     tp_sum = best
     i = 0
     while i < len(order):
@@ -147,32 +177,125 @@ def corpus_score(files: list[DataFile], scores: dict[str, np.ndarray], cost: dic
                 tp_sum += sweep[r] - best_tp[win[r]]
                 best_tp[win[r]] = sweep[r]
             i += 1
-        if threshold is not None or tp_sum + fp_total > best:
+        if threshold is not None or tp_sum + fp_total > best + 1e-12:
             best, best_thr = tp_sum + fp_total, float(thr)
+            low_thr = None
+        elif low_thr is None and tp_sum + fp_total < best - 1e-12:
+            low_thr = float(thr)  # the first threshold below the best plateau that loses
+    if middle and threshold is None:
+        # Every threshold in (low_thr, best_thr] scores the best; the middle is the least tied
+        # to these files' exact scores (what a threshold carried to other files needs).
+        return best, (best_thr + (low_thr or 0.0)) / 2, len(counted)
     return best, best_thr, len(counted)
 
 
 def normalised_score(files: list[DataFile], scores: dict[str, np.ndarray], cost: dict[str, float],
-                     threshold: float | None = None) -> tuple[float, float, float]:
+                     threshold: float | None = None, middle: bool = False
+                     ) -> tuple[float, float, float]:
     """(normalised score, raw score, threshold); null and perfect are scored by the same code."""
-    raw, thr, _ = corpus_score(files, scores, cost, threshold)
-    null = {f.name: np.zeros(len(f.values)) for f in files}
-    perfect = {}
-    for f in files:
-        p = np.zeros(len(f.values))
-        for lo, _hi in f.windows:
-            p[lo] = 1.0
-        perfect[f.name] = p
-    null_raw = corpus_score(files, null, cost)[0]
-    perfect_raw = corpus_score(files, perfect, cost)[0]
+    raw, thr, _ = corpus_score(files, scores, cost, threshold, middle)
+    null_raw, perfect_raw = _bounds(files, cost)
     return 100.0 * (raw - null_raw) / (perfect_raw - null_raw), raw, thr
 
 
-def detect_corpus(files: list[DataFile]) -> dict[str, np.ndarray]:
-    from gateway.kernels.anomaly import detect_series
+_BOUNDS: dict[tuple, tuple[float, float]] = {}
 
-    return {f.name: detect_series(f.timestamps.astype(np.int64).astype(np.float64), f.values)
+
+def _bounds(files: list[DataFile], cost: dict[str, float]) -> tuple[float, float]:
+    """(null, perfect) raw scores of these files: no detection at all; one on each window's
+    first row. Cached: the parameter search asks for the same subsets many times."""
+    key = (tuple(f.name for f in files), tuple(sorted(cost.items())))
+    if key not in _BOUNDS:
+        null = {f.name: np.zeros(len(f.values)) for f in files}
+        perfect = {}
+        for f in files:
+            p = np.zeros(len(f.values))
+            for lo, _hi in f.windows:
+                p[lo] = 1.0
+            perfect[f.name] = p
+        _BOUNDS[key] = corpus_score(files, null, cost)[0], corpus_score(files, perfect, cost)[0]
+    return _BOUNDS[key]
+
+
+def detect_corpus(files: list[DataFile], params: np.ndarray | None = None
+                  ) -> dict[str, np.ndarray]:
+    from gateway.kernels.anomaly import DEFAULT_PARAMS, detect_series
+
+    p = DEFAULT_PARAMS if params is None else params
+    return {f.name: detect_series(f.timestamps.astype(np.int64).astype(np.float64), f.values, p)
             for f in files}
+
+
+def published_scores(nab: Path, files: list[DataFile], folder: str) -> dict[str, np.ndarray]:
+    """A published detector's anomaly_score column per file (NAB results CSV)."""
+    out = {}
+    for f in files:
+        cat, base = f.name.split("/")
+        path = nab / "results_published" / folder / cat / f"{folder}_{base}"
+        out[f.name] = np.loadtxt(path, delimiter=",", skiprows=1, usecols=1, ndmin=1)
+    return out
+
+
+def category(name: str) -> str:
+    return name.split("/")[0]
+
+
+def grid() -> list[np.ndarray]:
+    """The parameter grid the search walks (docs/kernels.md states it): every combination."""
+    from gateway.kernels import anomaly as a
+
+    axes = {a.P_A_SLOW: (0.01, 0.03), a.P_SUPPRESS: (100.0, 300.0), a.P_ALARM: (0.7, 0.8),
+            a.P_RISE: (0.05, 1.0), a.P_TAIL: (0.3, 1.0)}
+    points = [a.DEFAULT_PARAMS.copy()]
+    for k, values in axes.items():
+        points = [_with(p, k, v) for p in points for v in values]
+    return points
+
+
+def _with(p: np.ndarray, k: int, v: float) -> np.ndarray:
+    q = p.copy()
+    q[k] = v
+    return q
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    score: float  # normalised, all files, each scored with the parameters of its fold
+    folds: list[tuple[str, int, float, float]]  # held-out category, grid index, threshold, score
+    in_sample: float  # best grid point on all files
+    in_sample_index: int
+
+
+def cross_validate(files: list[DataFile], cost: dict[str, float],
+                   progress: bool = False) -> tuple[CrossValidation, list[np.ndarray]]:
+    """Leave one NAB category out: for each category, the grid point (and the threshold) best on
+    the other categories detects on the held-out one. The held-out detections of all folds are
+    then scored together as one corpus, exactly as a single detector would be."""
+    points = grid()
+    runs = []
+    for i, p in enumerate(points):
+        runs.append(detect_corpus(files, p))
+        if progress:
+            print(f"  grid point {i + 1}/{len(points)}", end="\r", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    cats = sorted({category(f.name) for f in files})
+    detections: dict[str, np.ndarray] = {}
+    folds = []
+    for c in cats:
+        train = [f for f in files if category(f.name) != c]
+        test = [f for f in files if category(f.name) == c]
+        fits = [normalised_score(train, r, cost, middle=True) for r in runs]
+        best = int(np.argmax([fit[0] for fit in fits]))
+        thr = fits[best][2]
+        for f in test:
+            detections[f.name] = (runs[best][f.name] >= thr).astype(np.float64)
+        folds.append((c, best, thr, normalised_score(test, detections, cost, 1.0)[0]
+                      if any(f.windows for f in test) else float("nan")))
+    cv = normalised_score(files, detections, cost, 1.0)[0]
+    in_scores = [normalised_score(files, r, cost)[0] for r in runs]
+    best_all = int(np.argmax(in_scores))
+    return CrossValidation(cv, folds, in_scores[best_all], best_all), points
 
 
 def write_results(results: Path, files: list[DataFile], scores: dict[str, np.ndarray]) -> None:
@@ -193,25 +316,44 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", type=Path, help="also write NAB results CSVs under this folder")
     ap.add_argument("--per-file", action="store_true", help="print each file's standard score")
     args = ap.parse_args(argv)
+    if not (args.nab / "labels" / "combined_windows.json").exists():
+        ap.error(f"no NAB tree at {args.nab} (expected labels/combined_windows.json): use --nab")
     sys.path.insert(0, str(ROOT))
     files = load_corpus(args.nab)
     profiles = json.loads((args.nab / "config" / "profiles.json").read_text())
-    t0 = time.perf_counter()
-    scores = detect_corpus(files)
-    elapsed = time.perf_counter() - t0
+    std = profiles["standard"]["CostMatrix"]
     n = sum(len(f.values) for f in files)
-    print(f"{len(files)} files, {n} rows, "
-          f"{sum(len(f.windows) for f in files)} windows; detector {elapsed:.2f} s (incl. compile)")
-    for name, prof in profiles.items():
-        norm, raw, thr = normalised_score(files, scores, prof["CostMatrix"])
-        print(f"{name:20s} score {norm:6.2f}  (raw {raw:7.3f}, threshold {thr:.4f})")
+    print(f"{len(files)} files, {n} rows, {sum(len(f.windows) for f in files)} windows, "
+          f"{len({category(f.name) for f in files})} categories")
+    t0 = time.perf_counter()
+    cv, points = cross_validate(files, std, progress=True)
+    print(f"parameter search: {len(points)} grid points x {len(files)} files in "
+          f"{time.perf_counter() - t0:.1f} s (incl. compile)")
+    for c, i, thr, sc in cv.folds:
+        print(f"  held out {c:24s} grid point {i:2d}  threshold {thr:.4f}  score {sc:7.2f}")
+    from gateway.kernels.anomaly import DEFAULT_PARAMS
+
+    if not np.array_equal(points[cv.in_sample_index], DEFAULT_PARAMS):
+        print(f"note: the defaults are not the in-sample grid winner "
+              f"{points[cv.in_sample_index].tolist()}")
+    scores = detect_corpus(files)
+    rows = [("machimori, cross-validated", {"standard": cv.score}),
+            ("machimori, in-sample (defaults)",
+             {k: normalised_score(files, scores, v["CostMatrix"])[0] for k, v in profiles.items()})]
+    for label, folder in PUBLISHED.items():
+        pub = published_scores(args.nab, files, folder)
+        rows.append((label, {k: normalised_score(files, pub, v["CostMatrix"])[0]
+                             for k, v in profiles.items()}))
+    print(f"{'detector':34s} " + " ".join(f"{k:>19s}" for k in profiles))
+    for label, vals in rows:
+        print(f"{label:34s} " + " ".join(
+            f"{vals[k]:19.2f}" if k in vals else f"{'-':>19s}" for k in profiles))
     if args.per_file:
-        cost = profiles["standard"]["CostMatrix"]
-        thr = normalised_score(files, scores, cost)[2]
+        thr = normalised_score(files, scores, std)[2]
         print(f"per file, standard profile at the corpus threshold {thr:.4f}:")
         for f in files:
-            norm = normalised_score([f], scores, cost, thr)[0]
-            print(f"  {f.name:60s} {norm:7.2f}")
+            if f.windows:
+                print(f"  {f.name:60s} {normalised_score([f], scores, std, thr)[0]:7.2f}")
     if args.results:
         write_results(args.results, files, scores)
     return 0

@@ -18,13 +18,54 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
+from machimori.contract import bthome, tag
+
+from .decoders import ibeacon, ruuvi
 from .frames import Advert
 
 log = logging.getLogger("machimori.gateway.ble")
 
-# Passive scanning on BlueZ needs at least one or-pattern; these match every advert that
-# carries the AD "flags" element (all BTHome, Ruuvi, iBeacon and tag adverts do).
-_FLAG_PATTERNS = [(0, 0x01, b"\x06"), (0, 0x01, b"\x1a"), (0, 0x01, b"\x02"), (0, 0x01, b"\x04")]
+AD_FLAGS = 0x01
+AD_SERVICE_DATA_16 = 0x16  # starts with the 16-bit UUID, little-endian
+AD_MANUFACTURER = 0xFF  # starts with the company id, little-endian
+EDDYSTONE_UUID16 = 0xFEAA
+
+
+def _le16(v: int) -> bytes:
+    return v.to_bytes(2, "little")
+
+
+# Passive scanning on BlueZ (advertisement monitor) hears only adverts that match one of these
+# or-patterns: (start position in the AD's data, AD type, content). Our formats are matched by
+# what they carry, never by the Flags AD: the encrypted heat node leaves Flags out to fit 31
+# bytes. The Flags patterns are kept for the phones and wearables that people counting counts.
+OR_PATTERNS: tuple[tuple[int, int, bytes], ...] = (
+    (0, AD_SERVICE_DATA_16, _le16(bthome.SERVICE_UUID16)),
+    (0, AD_SERVICE_DATA_16, _le16(EDDYSTONE_UUID16)),
+    (0, AD_MANUFACTURER, _le16(tag.COMPANY_ID)),
+    (0, AD_MANUFACTURER, _le16(ruuvi.COMPANY_ID)),
+    (0, AD_MANUFACTURER, _le16(ibeacon.COMPANY_ID)),
+    (0, AD_FLAGS, b"\x06"), (0, AD_FLAGS, b"\x1a"), (0, AD_FLAGS, b"\x02"), (0, AD_FLAGS, b"\x04"),
+)
+
+
+def ad_structures(payload: bytes) -> list[tuple[int, bytes]]:
+    """Raw advertising data -> [(AD type, data)]; stops at a zero length or a cut-off AD."""
+    out = []
+    i = 0
+    while i < len(payload) and payload[i] and i + 1 + payload[i] <= len(payload):
+        out.append((payload[i + 1], bytes(payload[i + 2:i + 1 + payload[i]])))
+        i += 1 + payload[i]
+    return out
+
+
+def passive_hears(payload: bytes,
+                  patterns: tuple[tuple[int, int, bytes], ...] = OR_PATTERNS) -> bool:
+    """Whether BlueZ's advertisement monitor passes this advert on: some AD of a pattern's type
+    holds the pattern's content at its start position."""
+    ads = ad_structures(payload)
+    return any(t == ad_type and data[start:start + len(content)] == content
+               for start, ad_type, content in patterns for t, data in ads)
 
 
 def to_advert(device: Any, adv: Any, ts: float) -> Advert:
@@ -155,7 +196,7 @@ def _bleak_scanner(callback: Callable[[Any, Any], None], mode: str, adapter: str
         bluez["adapter"] = adapter
     if mode == "passive":
         bluez["or_patterns"] = [OrPattern(s, AdvertisementDataType(t), p)
-                                for s, t, p in _FLAG_PATTERNS]
+                                for s, t, p in OR_PATTERNS]
     return BleakScanner(callback, scanning_mode=mode, bluez=bluez)  # type: ignore[arg-type]
 
 

@@ -96,6 +96,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
     bridges = MeterBridges(cfg)
     counters_path = cfg.data_dir / "bthome_counters.json"
     _restore_counters(pipeline, counters_path)
+    anomaly_path = cfg.data_dir / "anomaly_state.npz"  # the general detector's learnt series
+    pipeline.anomaly.load(anomaly_path)
     routeb = RouteBReader(cfg).start() if cfg.routeb.port else None
     publisher = Publisher(cfg, outbox, status_extra=lambda: {"devices": len(cfg.devices)})
     source, clock = _open_source(cfg)
@@ -145,6 +147,7 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                 publisher.publish_status()
                 _save_counters(pipeline, counters_path)
                 _save_state(pipeline, state_path)
+                pipeline.anomaly.save(anomaly_path)
                 next_status = mono + status_every
             if mono >= next_stats:
                 _write_stats(stats_path, {
@@ -167,6 +170,7 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                 emit(cfg.id, pending, outbox, time.time(), pipeline.counters)
         _save_counters(pipeline, counters_path)
         _save_state(pipeline, state_path)
+        pipeline.anomaly.save(anomaly_path)
         if routeb is not None:
             routeb.stop()
         bridges.close()

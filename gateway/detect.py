@@ -24,7 +24,8 @@ SUN_NAMES = {sun.SUN: "sun", sun.SHADE: "shade", sun.UNKNOWN: "unknown"}
 # Priorities on the wire (docs/protocol.md): 3 immediate, 2 urgent, 1 notice, 0 information.
 PRIORITY = {"sos": 3, "fall": 3, "no_sign_of_life": 2, "continuous_use": 2,
             "night_wandering": 2, "tag_not_seen": 2, "morning_rise_missing": 1,
-            "sensor_silent": 1, "sensor_fault": 0, "radiation_error": 0, "surface_hot_spot": 0}
+            "sensor_silent": 1, "sensor_fault": 0, "radiation_error": 0, "surface_hot_spot": 0,
+            "anomaly": 0}
 # A missing morning rise is judged once, when its hour closes; the other flags are conditions.
 MORNING_ONCE = watch.MORNING_MISSING
 METER_FLAGS = ((watch.NO_LIFE, "no_sign_of_life"), (watch.MORNING_MISSING, "morning_rise_missing"),

@@ -19,6 +19,7 @@ from machimori.contract import mqtt as contract
 from machimori.contract import pulse
 from machimori.contract.bthome import SERVICE_UUID
 
+from .anomaly_watch import SeriesAnomaly
 from .config import Device, GatewayConfig, WatchSettings
 from .decoders.advert import AdvertDecoder, Decoded
 from .detect import HeatDetectors, MeterWatch, PeopleCounter, TagWatch, event
@@ -120,6 +121,7 @@ class Pipeline:
         self.meter_watch = MeterWatch(self.meters, self.watch)
         self.tag_watch = TagWatch(self.tags, self.watch)
         self.people = PeopleCounter(people_secret)
+        self.anomaly = SeriesAnomaly(self.watch.tz_offset_s)
         self.presence = Presence()
         self.last_seen: dict[str, float] = {}
         self.pending: list[Pending] = []
@@ -335,6 +337,8 @@ class Pipeline:
                                     "state": state[row]}
             if (p := _place(d)) is not None:
                 body["place"] = p
+            self._score_anomaly(body, {"air_c": values.get("air_c"),
+                                       "surface_c": values.get("surface_c")})
             self.pending.append(Pending("summary", "heat", body))
             if not known[k]:
                 levels[k] = prev[k]  # unknown is not safer: the last known level stands
@@ -402,6 +406,9 @@ class Pipeline:
                                     "n": int(ts.size), "values": values}
             if (p := _place(d)) is not None:
                 body["place"] = p
+            self._score_anomaly(body, {"power_w": values.get("instant_power_w",
+                                                             values.get("power_w"))},
+                                household=d.household or d.id)
             self.pending.append(Pending("summary", "meter", body))
 
     def _energy(self, row: int, d: Device, cts: np.ndarray, counts: np.ndarray,
@@ -424,6 +431,18 @@ class Pipeline:
         values["power_w"] = {k: round(watts, 1) for k in ("mean", "min", "max", "last")}
         self._meter_prev[d.id] = (float(cts[-1]), float(counts[-1]))
         return watts
+
+    def _score_anomaly(self, body: dict[str, Any], stats: dict[str, dict[str, float] | None],
+                       **data: Any) -> None:
+        """The general detector on each channel's window mean: score into the summary, an
+        `anomaly` event when it alarms."""
+        scores, alarms = self.anomaly.score(
+            body["device"], body["end"], {ch: s["mean"] if s else None for ch, s in stats.items()},
+            **data)
+        if scores:
+            body["anomaly"] = scores
+        for a in alarms:
+            self._add_event(event("anomaly", body["device"], body["end"], **a))
 
     def _close_people(self, start: float, end: float) -> None:
         values = self.people.close(end, self.watch.tz_offset_s)

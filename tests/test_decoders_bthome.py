@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -47,13 +49,25 @@ _DEVICE_CLASS = {spec.name: str(MEAS_TYPES[oid].meas_format.device_class)
                  if spec.kind in ("sensor", "binary") and oid}
 
 
+# Entities bthome-ble shows besides sensors: text, raw bytes (hex) and the timestamp (datetime).
+_DEVICE_CLASS.update(text="text", raw="raw", timestamp="timestamp")
+
+
 def ours_as_reference(data: bytes, **kw: object) -> dict[str, object]:
-    """Our reading keyed the way bthome-ble keys it (device class, _1/_2 for repeats)."""
-    r = decode(data, **kw)  # type: ignore[arg-type]
-    names = [_DEVICE_CLASS[n] for n, _ in r.values]
+    """Our reading keyed the way bthome-ble keys it (device class, _1/_2 for repeats); a refusal
+    is an empty dict, as bthome-ble then shows nothing. Events and commands are not entities
+    there (they fire events), so they are left out here."""
+    try:
+        r = decode(data, **kw)  # type: ignore[arg-type]
+    except DecodeError:
+        return {}
+    kept = [(n, v) for n, v in r.values if n in _DEVICE_CLASS]
+    names = [_DEVICE_CLASS[n] for n, _ in kept]
     seen: dict[str, int] = {}
     out: dict[str, object] = {} if r.packet_id is None else {"packet_id": r.packet_id}
-    for cls, (_, v) in zip(names, r.values, strict=True):
+    for cls, (_, v) in zip(names, kept, strict=True):
+        if cls == "timestamp":
+            v = datetime.fromtimestamp(v, UTC)  # type: ignore[arg-type]
         if names.count(cls) > 1:
             seen[cls] = seen.get(cls, 0) + 1
             out[f"{cls}_{seen[cls]}"] = v
@@ -257,3 +271,168 @@ def test_a_new_encryption_counter_is_new_whatever_its_packet_id() -> None:
         assert t.check(mac, decode(data, key, mac), ts) is None, (counter, packet)
     again = contract.encrypt_service_data([(0x00, 200), (0x02, 25.0)], key, mac, 3)
     assert t.check(mac, decode(again, key, mac), 2.5) == "duplicate_packet"
+
+
+# --- bthome-ble parity on the held-out cases: MAC in payload, truncated tail, downgrade ---------
+
+DEVICE_MAC = "A4:C1:38:12:34:56"  # the device's own MAC, carried in the payload (random address)
+
+
+def test_mac_in_payload_plain_is_read_and_skipped_like_bthome_ble() -> None:
+    data = contract.encode_service_data([(0x01, 97), (0x02, 25.5)], mac=DEVICE_MAC)
+    assert data[0] == 0x42 and data[1:7] == bytes.fromhex("563412 38c1a4")
+    r = decode(data)
+    assert r.mac == DEVICE_MAC and r.values == (("battery", 97.0), ("temperature", 25.5))
+    assert reference(data) == {"battery": 97, "temperature": 25.5}
+    assert ours_as_reference(data) == reference(data)
+
+
+def test_mac_in_payload_encrypted_uses_that_mac_for_the_nonce() -> None:
+    data = contract.encrypt_service_data([(0x02, 25.06), (0x03, 50.55)], KEY, DEVICE_MAC, 9,
+                                         mac_in_payload=True)
+    assert data[0] == 0x43
+    # The advert comes from a random address (MAC): only the payload's MAC opens it.
+    r = decode(data, bindkey=KEY, mac=MAC)
+    assert r.encrypted and r.mac == DEVICE_MAC and r.counter == 9
+    assert r.values == (("temperature", 25.06), ("humidity", 50.55))
+    assert reference(data, KEY, mac=MAC) == {"temperature": 25.06, "humidity": 50.55}
+    # The same sealed bytes with the MAC flag cleared would need the advertiser's address.
+    with pytest.raises(DecodeError) as e:
+        decode(bytes([0x41]) + data[7:], bindkey=KEY, mac=MAC)
+    assert e.value.reason == "bad_mic"
+    assert reference(bytes([0x41]) + data[7:], KEY, mac=MAC) == {}
+
+
+def test_mac_flag_without_six_mac_bytes_is_refused_by_both() -> None:
+    for h in ("42", "42a4c1", "43a4c138"):
+        with pytest.raises(DecodeError) as e:
+            decode(bytes.fromhex(h), bindkey=KEY if h.startswith("43") else None, mac=MAC)
+        assert e.value.reason == "truncated"
+        assert reference(bytes.fromhex(h), KEY if h.startswith("43") else None) == {}
+
+
+@pytest.mark.parametrize("hexdata, kept", [
+    ("40_0161_0235", {"battery": 97}),  # temperature cut to one byte
+    ("40_0007_0161_02", {"packet_id": 7, "battery": 97}),  # temperature with no bytes
+    ("40_0161_53", {"battery": 97}),  # text with no length byte
+    ("40_0161_530548656c", {"battery": 97}),  # text shorter than its length byte
+    ("40_0007_02", {"packet_id": 7}),  # only the packet id: still an update there
+])
+def test_truncated_tail_keeps_the_objects_before_it(hexdata: str, kept: dict) -> None:
+    data = bytes.fromhex(hexdata.replace("_", ""))
+    r = decode(data)
+    assert r.dropped == "truncated"
+    assert reference(data) == kept
+    assert ours_as_reference(data) == kept
+
+
+def test_text_that_is_not_utf8_costs_that_object_only() -> None:
+    data = bytes.fromhex("40" "0161" "5302c328" "5402beef")
+    r = decode(data)
+    assert r.dropped == "bad_text" and r.values == (("battery", 97.0), ("raw", "beef"))
+    assert reference(data) == ours_as_reference(data) == {"battery": 97, "raw": "beef"}
+
+
+def test_plaintext_from_a_device_with_a_bindkey_is_a_downgrade() -> None:
+    plain = contract.encode_service_data([(0x02, 25.0)])
+    with pytest.raises(DecodeError) as e:
+        decode(plain, bindkey=KEY, mac=MAC)
+    assert e.value.reason == "downgrade"
+    assert reference(plain, KEY) == {}
+    assert reference(plain) == {"temperature": 25.0}  # the same bytes from a keyless device
+
+
+def test_advert_decoder_counts_downgrade_partial_and_keys_by_payload_mac() -> None:
+    from gateway.decoders.advert import AdvertDecoder
+    from gateway.frames import Advert
+
+    dec = AdvertDecoder(bindkeys={DEVICE_MAC: KEY})
+    random_addr = "7B:11:22:33:44:55"
+    sealed = contract.encrypt_service_data([(0x02, 30.0)], KEY, DEVICE_MAC, 1,
+                                           mac_in_payload=True)
+    out = dec.decode(Advert(random_addr, 0.0, -60, {contract.SERVICE_UUID: sealed}))
+    assert [(d.address, d.reading.values) for d in out] == [(DEVICE_MAC,
+                                                              (("temperature", 30.0),))]
+    # plaintext claiming to be that device, from its payload MAC or from its address
+    for adv_addr, sd in ((random_addr, contract.encode_service_data([(0x02, 99.0)],
+                                                                    mac=DEVICE_MAC)),
+                         (DEVICE_MAC, contract.encode_service_data([(0x02, 99.0)]))):
+        assert dec.decode(Advert(adv_addr, 1.0, -60, {contract.SERVICE_UUID: sd})) == []
+    assert dec.counters["rejected_bthome_downgrade"] == 2
+    cut = bytes.fromhex("40" "0161" "0235")
+    out = dec.decode(Advert("11:22:33:44:55:66", 2.0, -60, {contract.SERVICE_UUID: cut}))
+    assert out[0].reading.values == (("battery", 97.0),)
+    assert dec.counters["bthome_partial_truncated"] == 1
+
+
+def test_encrypted_payload_needs_two_bytes_and_a_16_byte_key_as_in_bthome_ble() -> None:
+    sealed = contract.encrypt_service_data([(0x01, 50)], KEY, MAC, 3)
+    assert len(sealed) == 1 + 2 + 8
+    assert ours_as_reference(sealed, bindkey=KEY, mac=MAC) == reference(sealed, KEY) == {
+        "battery": 50}
+    short = sealed[:1] + sealed[2:]  # one byte of ciphertext
+    assert ours_as_reference(short, bindkey=KEY, mac=MAC) == reference(short, KEY) == {}
+    long_key = KEY + KEY
+    with pytest.raises(DecodeError) as e:
+        decode(sealed, bindkey=long_key, mac=MAC)
+    assert e.value.reason == "bad_key"
+    assert reference(sealed, long_key) == {}
+
+
+_NUMERIC = sorted(o for o, s in contract.OBJECTS.items() if s.kind in ("sensor", "binary"))
+_UNKNOWN = sorted(set(range(256)) - set(contract.OBJECTS))
+
+
+def _object_bytes(oid: int, rnd: random.Random) -> bytes:
+    spec = contract.OBJECTS.get(oid)
+    if spec is None:  # an id we do not know: parsing stops there on both sides
+        return bytes([oid]) + rnd.randbytes(rnd.randrange(4))
+    if spec.length:
+        return bytes([oid]) + rnd.randbytes(spec.length)
+    body = (rnd.choice([b"ok", "暑い".encode(), b"\xc3\x28", b""]) if oid == 0x53
+            else rnd.randbytes(rnd.randrange(5)))
+    return bytes([oid, len(body)]) + body
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_NUMERIC + [0x50, 0x53, 0x54]), max_size=5).map(sorted)
+       .filter(lambda o: _comparable([x for x in o if x in MEAS_TYPES
+                                      and MEAS_TYPES[x].meas_format is not None
+                                      and contract.OBJECTS[x].name in _DEVICE_CLASS
+                                      and x not in (0x50, 0x53, 0x54)]))
+       .filter(lambda o: o.count(0x53) <= 1 and o.count(0x54) <= 1 and o.count(0x50) <= 1),
+       st.booleans(), st.booleans(), st.booleans(), st.booleans(), st.booleans(),
+       st.integers(0, 4), st.integers(0, 40), st.randoms(use_true_random=False))
+def test_differential_generated_adverts_match_bthome_ble(
+        oids: list[int], encrypted: bool, mac_in: bool, trigger: bool, key_known: bool,
+        unknown_tail: bool, cut: int, flip: int, rnd: random.Random) -> None:
+    """Generated adverts — plain and encrypted, MAC in payload or not, cut short, an unknown id,
+    a flipped byte, a key or none — give the same entities as bthome-ble, refusals included."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+
+    body = b"".join(_object_bytes(o, rnd) for o in oids)
+    if unknown_tail:
+        body += _object_bytes(rnd.choice(_UNKNOWN), rnd) + _object_bytes(0x01, rnd)
+    info = 0x40 | (0x01 if encrypted else 0) | (0x02 if mac_in else 0) | (0x04 if trigger else 0)
+    head = bytes([info]) + (contract.mac_field(DEVICE_MAC) if mac_in else b"")
+    if encrypted:
+        ctr = rnd.randrange(1 << 32).to_bytes(4, "little")
+        sealed = AESCCM(KEY, tag_length=4).encrypt(
+            contract.nonce(DEVICE_MAC if mac_in else MAC, info, ctr), body, None)
+        data = bytearray(head + sealed[:-4] + ctr + sealed[-4:])
+    else:
+        data = bytearray(head + body[:len(body) - cut] if cut < len(body) else head)
+    if flip < len(data) and flip % 3 == 0:
+        data[flip] ^= 1 << (flip % 8)
+    key = KEY if key_known else None
+    assert ours_as_reference(bytes(data), bindkey=key, mac=MAC) == _one_packet_id(
+        reference(bytes(data), key))
+
+
+def _one_packet_id(ref: dict[str, object]) -> dict[str, object]:
+    """Junk bytes can hold several packet-id objects: bthome-ble shows packet_id_1, _2, … and
+    de-duplicates on the last; our reading keeps that last one only."""
+    ids = sorted(k for k in ref if k.startswith("packet_id_"))
+    if ids:
+        ref = {k: v for k, v in ref.items() if k not in ids} | {"packet_id": ref[ids[-1]]}
+    return ref

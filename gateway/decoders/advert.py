@@ -92,14 +92,20 @@ class AdvertDecoder:
 
     def _decode(self, adv: Advert, fmt: str, data: bytes) -> Decoded | None:
         if fmt == "bthome":
-            r = bthome.decode(data, self.bindkeys.get(adv.address.upper()), adv.address)
+            # A device with a random address names itself by the MAC in its payload: that MAC
+            # picks the bindkey and is the device's address from here on.
+            address = bthome.payload_mac(data) or adv.address
+            key = self.bindkeys.get(address.upper()) or self.bindkeys.get(adv.address.upper())
+            r = bthome.decode(data, key, adv.address)
             if r.unknown_object is not None:
                 self.counters["bthome_unknown_object"] += 1
+            if r.dropped is not None:
+                self.counters[f"bthome_partial_{r.dropped}"] += 1
             if self.tracker is not None:
-                why = self.tracker.check(adv.address, r, adv.ts)
+                why = self.tracker.check(address, r, adv.ts)
                 if why is not None:
                     raise DecodeError(why, f"packet {r.packet_id} counter {r.counter}")
-            return Decoded(adv.address, adv.ts, adv.rssi, "bthome", r)
+            return Decoded(address, adv.ts, adv.rssi, "bthome", r)
         if fmt == "eddystone":
             e = eddystone.decode(data)
             return Decoded(adv.address, adv.ts, adv.rssi, _EDDY_KIND[type(e)], e)
@@ -141,6 +147,10 @@ def to_json(d: Decoded) -> dict[str, Any]:
             doc["counter"] = r.counter
         if r.unknown_object is not None:
             doc["unknown_object"] = f"0x{r.unknown_object:02x}"
+        if r.mac is not None:
+            doc["mac"] = r.mac
+        if r.dropped is not None:
+            doc["dropped"] = r.dropped
     if d.kind == "ruuvi":
         doc["mac"] = r.mac
     doc["values"] = [{"name": n, "value": v, "unit": u} for n, v, u in reading_values(d)]

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 SERVICE_UUID16 = 0xFCD2
 SERVICE_UUID = "0000fcd2-0000-1000-8000-00805f9b34fb"
 
-# Device information byte: bit 0 encryption, bit 2 trigger-based, bits 5-7 version.
+# Device information byte: bit 0 encryption, bit 1 MAC in payload, bit 2 trigger-based,
+# bits 5-7 version.
 DEVINFO_ENCRYPTED = 0x01
+DEVINFO_MAC = 0x02  # the device's MAC (6 bytes, least significant first) follows the info byte
 DEVINFO_TRIGGER = 0x04
 VERSION_2 = 2 << 5
 
@@ -155,10 +157,17 @@ def encode_objects(objects: list[tuple[int, float]]) -> bytes:
     return bytes(out)
 
 
-def encode_service_data(objects: list[tuple[int, float]], trigger: bool = False) -> bytes:
-    """Unencrypted BTHome v2 service data (the bytes after the 0xFCD2 UUID)."""
-    info = VERSION_2 | (DEVINFO_TRIGGER if trigger else 0)
-    return bytes([info]) + encode_objects(objects)
+def mac_field(mac: str) -> bytes:
+    """The MAC as a BTHome payload carries it (bit 1 of the info byte): reversed byte order."""
+    return bytes.fromhex(mac.replace(":", ""))[::-1]
+
+
+def encode_service_data(objects: list[tuple[int, float]], trigger: bool = False,
+                        mac: str | None = None) -> bytes:
+    """Unencrypted BTHome v2 service data (the bytes after the 0xFCD2 UUID); with `mac`, the
+    device's MAC rides in the payload (info bit 1) for devices with a random address."""
+    info = VERSION_2 | (DEVINFO_TRIGGER if trigger else 0) | (DEVINFO_MAC if mac else 0)
+    return bytes([info]) + (mac_field(mac) if mac else b"") + encode_objects(objects)
 
 
 def heat_node_objects(packet_id: int, battery: int, air_c: float, humidity: float,
@@ -186,7 +195,8 @@ def nonce(mac: str, info: int, counter: bytes) -> bytes:
 
 
 def encrypt_service_data(objects: list[tuple[int, float]], bindkey: bytes, mac: str,
-                         counter: int, trigger: bool = False) -> bytes:
+                         counter: int, trigger: bool = False, mac_in_payload: bool = False
+                         ) -> bytes:
     """Encrypted BTHome v2 service data: info byte, AES-CCM ciphertext, counter (LE), 4-byte MIC.
 
     The nonce is the device's MAC (as printed, most significant byte first), the UUID 0xFCD2 in
@@ -194,8 +204,10 @@ def encrypt_service_data(objects: list[tuple[int, float]], bindkey: bytes, mac: 
     """
     from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
-    info = VERSION_2 | DEVINFO_ENCRYPTED | (DEVINFO_TRIGGER if trigger else 0)
+    info = (VERSION_2 | DEVINFO_ENCRYPTED | (DEVINFO_TRIGGER if trigger else 0)
+            | (DEVINFO_MAC if mac_in_payload else 0))
     ctr = counter.to_bytes(4, "little")
     sealed = AESCCM(bindkey, tag_length=4).encrypt(nonce(mac, info, ctr), encode_objects(objects),
                                                     None)
-    return bytes([info]) + sealed[:-4] + ctr + sealed[-4:]
+    head = bytes([info]) + (mac_field(mac) if mac_in_payload else b"")
+    return head + sealed[:-4] + ctr + sealed[-4:]
