@@ -126,12 +126,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _retention_loop(db_url: str, keep_days: float, stop: threading.Event) -> None:
     import time
 
-    from .retention import downsample
+    from .retention import downsample, expire_by_sensitivity
     from .store import connect
 
     while not stop.is_set():
         db = connect(db_url)
         try:
+            expire_by_sensitivity(db, time.time())
             res = downsample(db, time.time() - keep_days * 86400)
             if res.summaries_removed:
                 log.info("retention: %d windows folded into %d hourly rows",

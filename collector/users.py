@@ -16,7 +16,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from .db import Database
 
-ROLES = ("admin", "planner", "responder", "viewer")
+# family: sees only the person(s) they are assigned to, through the watch pages; device: a phone or
+# terminal that posts its own reports (no pages).
+ROLES = ("admin", "planner", "responder", "viewer", "family", "device")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "mm_"
