@@ -179,6 +179,10 @@ def cycle(db: Database, settings: Settings, now: float, limit: int = 500) -> Cyc
     res = CycleResult()
 
     def step(eng: Engine) -> None:
+        # Gateways first: an outage must be known before the "not seen" events behind it.
+        for g in db.execute("SELECT id, state, updated_at FROM gateways").fetchall():
+            online = g["state"] == "online" and now - g["updated_at"] < GATEWAY_STALE_S
+            eng.gateway(g["id"], online, now)
         row = db.execute("SELECT max(received_at) FROM watch_processed").fetchone()
         since = (row[0] or 0.0) - LOOKBACK_S
         kinds = sorted(RULES)
@@ -199,9 +203,6 @@ def cycle(db: Database, settings: Settings, now: float, limit: int = 500) -> Cyc
         if evs:
             db.execute("DELETE FROM watch_processed WHERE received_at < ?",
                        (evs[-1]["received_at"] - 4 * LOOKBACK_S,))
-        for g in db.execute("SELECT id, state, updated_at FROM gateways").fetchall():
-            online = g["state"] == "online" and now - g["updated_at"] < GATEWAY_STALE_S
-            eng.gateway(g["id"], online, now)
 
     _, res.notifications = run(db, settings, now, step)
     return res
