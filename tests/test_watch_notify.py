@@ -302,7 +302,7 @@ def test_web_push_reaches_the_subscription_encrypted(town: Town, tmp_path: Path)
         auth = b"0123456789abcdef"
         pub = browser.public_key().public_bytes(serialization.Encoding.X962,
                                                 serialization.PublicFormat.UncompressedPoint)
-        b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
+        b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
         set_push_subscription(town.db, town.keys, town.minsei, {
             "endpoint": push.url + "/push/abc", "keys": {"p256dh": b64(pub), "auth": b64(auth)}})
         town.event("sos")

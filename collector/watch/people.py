@@ -336,3 +336,39 @@ def erase_person(db: Database, person: str, actor: str, now: float) -> dict[str,
         db.rollback()
         raise
     return gone
+
+
+SEALED = (  # table, column, the row's AAD prefix, field name
+    ("watch_persons", "name_enc", "person", "name"),
+    ("watch_persons", "phone_enc", "person", "phone"),
+    ("watch_households", "address_enc", "household", "address"),
+    ("watch_responders", "name_enc", "responder", "name"),
+    ("watch_responders", "phone_enc", "responder", "phone"),
+    ("watch_responders", "email_enc", "responder", "email"),
+    ("watch_responders", "webhook_secret_enc", "responder", "webhook_secret"),
+    ("watch_responders", "push_enc", "responder", "push"),
+)
+
+
+def rekey(db: Database, keys: Keyring) -> int:
+    """Re-seal every personal field under the ring's first key (and redo the lookup hashes),
+    in one transaction; afterwards the older keys can leave the ring."""
+    n = 0
+    db.begin()
+    try:
+        for table, col, prefix, fld in SEALED:
+            for r in db.execute(f"SELECT id, {col} FROM {table} WHERE {col} IS NOT NULL"
+                                ).fetchall():
+                aad = f"{prefix}:{r[0]}:{fld}"
+                plain = keys.open(r[1], aad)
+                db.execute(f"UPDATE {table} SET {col} = ? WHERE id = ?",
+                           (keys.seal(plain, aad), r[0]))
+                if fld == "phone":
+                    db.execute(f"UPDATE {table} SET phone_hash = ? WHERE id = ?",
+                               (keys.lookup_hash(plain), r[0]))
+                n += 1
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    return n
