@@ -20,6 +20,7 @@ BLUEPRINT_MODULES = [
     "collector.metrics",
     "collector.ngsi",
     "collector.watch.pages",
+    "collector.watch.app_api",
 ]
 
 

@@ -21,7 +21,8 @@ from .test_collector import T, summary
 PASSWORD = "correct horse battery"
 PUBLIC = {"/", "/heat", "/login", "/api/v1/health", "/api/v1/sensors", "/api/v1/heat/trend",
           "/api/v1/basemap", "/api/v1/openapi.json", "/static/<path:filename>",
-          "/api/v1/ngsi-ld/entities", "/api/v1/people/trend"}  # live heat readings as NGSI-LD: public like /sensors
+          "/api/v1/ngsi-ld/entities", "/api/v1/people/trend",
+          "/watch/manifest.webmanifest", "/watch/sw.js", "/watch/app.js", "/watch/icon.svg"}  # live heat readings as NGSI-LD: public like /sensors
 # GET endpoint -> roles allowed (the rest get 403; anonymous 401 for the API, a redirect to
 # the login page for pages).
 MATRIX = {
@@ -39,11 +40,15 @@ MATRIX = {
     "/admin/devices": {"admin"},
     "/admin/users": {"admin"},
     "/api/v1/watch/alerts": {"admin", "responder", "family"},
+    "/api/v1/watch/push": {"admin", "responder", "family"},
+    "/watch/": {"admin", "responder", "family"},
 }
 POST_ONLY = {"/logout", "/watch/sms", "/api/v1/watch/alerts/<int:alert_id>/<action>",
              "/api/v1/watch/silences"}
 # Reached without signing in, the signed link being the authority (tests/test_watch_notify.py).
 SIGNED = {"/watch/a/<token>"}
+# Per-person rules (assigned responders and family only): tests/test_watch_app.py.
+PER_PERSON = {"/api/v1/watch/persons/<pid>"}
 
 
 def event(seq: int) -> tuple[str, bytes]:
@@ -88,7 +93,7 @@ def login(client, role: str, password: str = PASSWORD):
 
 def test_every_endpoint_is_public_or_in_the_matrix(app) -> None:
     rules = {r.rule for r in app.url_map.iter_rules()}
-    covered = PUBLIC | POST_ONLY | SIGNED | {p.split("?")[0] for p in MATRIX}
+    covered = PUBLIC | POST_ONLY | SIGNED | PER_PERSON | {p.split("?")[0] for p in MATRIX}
     assert rules - covered == set(), "add new endpoints to PUBLIC or MATRIX"
 
 

@@ -24,7 +24,7 @@ from ..auth import CSRF_EXEMPT, get_write_db, require
 from ..i18n import TEXTS, lang
 from . import crypto, links
 from .engine import CAUSES_JA, Settings
-from .people import persons_for_user, phone
+from .people import open_person, persons_for_user, phone
 from .state import act, add_silence, run
 from .templates import clock
 from .texts import WATCH_TEXTS
@@ -196,7 +196,32 @@ def alerts() -> Any:
     rows = get_db().execute(f"SELECT * FROM watch_alerts WHERE {where} "
                             "ORDER BY severity DESC, opened_at LIMIT 500").fetchall()
     vis = _visible_subjects()
-    return jsonify({"items": [_alert_json(r) for r in rows if _may_see(r["subject"], vis)]})
+    out = [_alert_json(r) for r in rows if _may_see(r["subject"], vis)]
+    _name(out)
+    return jsonify({"items": out})
+
+
+def _name(items: list[dict[str, Any]]) -> None:
+    """The person each alert is about, by name, for whoever may see it (audited per person)."""
+    p = g.principal
+    db = get_write_db()
+    now = time.time()
+    names: dict[str, tuple[str, str] | None] = {}
+    for a in items:
+        kind, _, ident = a["subject"].partition(":")
+        if kind == "household":
+            r = db.execute("SELECT id FROM watch_persons WHERE household = ? ORDER BY id",
+                           (ident,)).fetchone()
+            ident = r[0] if r else ""
+        elif kind != "person":
+            continue
+        if ident not in names:
+            who = open_person(db, keys(), ident, p.name, p.role, now, "alert list") \
+                if ident else None
+            names[ident] = (ident, who["name"]) if who else None
+        found = names[ident]
+        if found is not None:
+            a["person"], a["name"] = found
 
 
 @bp.post("/api/v1/watch/alerts/<int:alert_id>/<action>")
