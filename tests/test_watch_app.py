@@ -54,7 +54,7 @@ def town(db: str) -> Store:
     add_user(st.db, "taro", PASSWORD, "family")
     add_user(st.db, "sato", PASSWORD, "responder")
     add_user(st.db, "plan", PASSWORD, "planner")
-    stat = lambda v: {"mean": v, "min": v, "max": v, "last": v}  # noqa: E731
+    stat = lambda v: {"mean": v, "min": v, "max": v, "last": v}
     msgs = []
     for i, (kind, device, extra) in enumerate([
             ("sos", "tag-001", {}), ("night_wandering", "tag-001", {}),
@@ -99,7 +99,7 @@ def login(page, base: str, user: str) -> None:
 
 
 def test_family_member_sees_only_their_person_and_acknowledges(web, tmp_path: Path) -> None:
-    col, st = web
+    col, _st = web
     shots = Path(os.environ.get("MACHIMORI_SCREENSHOTS", tmp_path))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
@@ -161,7 +161,7 @@ def test_person_api_refuses_the_unassigned(tmp_path: Path) -> None:
     c = app.test_client()
     tok = {r: add_token(st.db, r, r) for r in ("family", "responder", "planner")}
     # a family token is bound to no person: nothing
-    h = lambda r: {"Authorization": f"Bearer {tok[r]}"}  # noqa: E731
+    h = lambda r: {"Authorization": f"Bearer {tok[r]}"}
     assert c.get("/api/v1/watch/persons/person-001", headers=h("family")).status_code == 404
     assert c.get("/api/v1/watch/persons/person-001", headers=h("planner")).status_code == 403
     assert c.get("/api/v1/watch/alerts", headers=h("planner")).status_code == 403
