@@ -107,7 +107,12 @@ def expire_events(db: Database, cutoff: float) -> int:
 def expire_by_sensitivity(db: Database, now: float) -> dict[str, int]:
     """Delete raw windows, hourly rows and events older than their class allows
     (machimori/contract/sensitivity.py); returns rows deleted per table."""
-    from machimori.contract.sensitivity import event_class, keep_days, summary_class
+    from machimori.contract.sensitivity import (
+        Sensitivity,
+        event_class,
+        keep_days,
+        summary_class,
+    )
 
     out = {"summaries": 0, "summaries_hourly": 0, "events": 0}
     db.begin(exclusive="machimori-retention")
@@ -126,6 +131,17 @@ def expire_by_sensitivity(db: Database, now: float) -> dict[str, int]:
                 if n:
                     db.execute(f"DELETE FROM {table} WHERE kind = ? AND {col} < ?", (kind, cut))
                     out[table] += n
+        # Resolved watch alerts are personal too: they go, with their log and notifications,
+        # once resolved longer ago than the personal class keeps (the audit log stays).
+        days = keep_days(Sensitivity.PERSONAL)
+        if days is not None:
+            cut = now - days * 86400
+            old = [r[0] for r in db.execute("SELECT id FROM watch_alerts WHERE state = "
+                                            "'resolved' AND resolved_at < ?", (cut,)).fetchall()]
+            for table, col in (("watch_notifications", "alert"), ("watch_alert_log", "alert"),
+                               ("watch_alerts", "id")):
+                db.executemany(f"DELETE FROM {table} WHERE {col} = ?", [(i,) for i in old])
+            out["watch_alerts"] = len(old)
         db.commit()
     except BaseException:
         db.rollback()

@@ -119,8 +119,14 @@ def test_retention_follows_the_class(db_url: str) -> None:
     old = T - 200 * 86400
     st.ingest([summary(1, end=old), tag_summary(2, end=old), tag_summary(3, end=T),
                ev(4, "sos", ts=old), ev(5, "wbgt_level", ts=old)])
+    for resolved in (old, T - 86400):
+        st.db.execute("INSERT INTO watch_alerts (subject, cause, severity, state, opened_at, "
+                      "updated_at, last_event_at, events, step, resolved_at) VALUES "
+                      "('person:p1', 'sos', 3, 'resolved', ?, ?, ?, 1, 0, ?)",
+                      (resolved, resolved, resolved, resolved))
     gone = expire_by_sensitivity(st.db, T)
-    assert gone == {"summaries": 1, "summaries_hourly": 0, "events": 1}
+    assert gone == {"summaries": 1, "summaries_hourly": 0, "events": 1, "watch_alerts": 1}
+    assert st.db.execute("SELECT resolved_at FROM watch_alerts").fetchall()[0][0] == T - 86400
     left = sorted(tuple(r) for r in st.db.execute(
         "SELECT kind, device FROM summaries ORDER BY id").fetchall())
     assert left == [("heat", "heat-001"), ("presence", "tag-001")]

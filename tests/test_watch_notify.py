@@ -319,3 +319,38 @@ def test_web_push_reaches_the_subscription_encrypted(town: Town, tmp_path: Path)
     finally:
         push.stop()
 
+
+
+def test_bad_input_gets_a_clear_refusal(town: Town) -> None:
+    c = town.app().test_client()
+    form = {"From": "not a number", "Body": "1"}
+    sig = twilio_signature(TOKEN, "http://collector.test/watch/sms", list(form.items()))
+    r = c.post("/watch/sms", data=form, headers={"X-Twilio-Signature": sig})
+    assert r.status_code == 400 and "From" in r.get_json()["message"]
+    # a reply from a number nobody knows: accepted by the provider's rules, changes nothing
+    form = {"From": "+819099999999", "Body": "1"}
+    sig = twilio_signature(TOKEN, "http://collector.test/watch/sms", list(form.items()))
+    assert c.post("/watch/sms", data=form, headers={"X-Twilio-Signature": sig}
+                  ).status_code == 200
+    from collector.users import add_token
+
+    h = {"Authorization": "Bearer " + add_token(town.db, "ops", "admin")}
+    for body, why in (([], "JSON object"), ({"subject": "gw:gw-01", "ends_at": T, "reason": "x"},
+                                            "subject"),
+                      ({"subject": "person:person-001", "ends_at": "tomorrow", "reason": "x"},
+                       "ends_at"),
+                      ({"subject": "person:person-001", "ends_at": T + 60, "reason": ""},
+                       "reason"),
+                      ({"subject": "person:person-001", "ends_at": T - 60, "starts_at": T,
+                        "reason": "入院中"}, "end after"),
+                      ({"subject": "person:person-001", "ends_at": T + 60, "cause": "boredom",
+                        "starts_at": T, "reason": "入院中"}, "cause")):
+        r = c.post("/api/v1/watch/silences", json=body, headers=h)
+        assert r.status_code == 400 and why in r.get_json()["message"], body
+    r = c.post("/api/v1/watch/alerts/1/explode", headers=h)
+    assert r.status_code == 400
+    r = c.post("/api/v1/watch/alerts/999/acknowledge", headers=h)
+    assert r.status_code == 404
+    assert c.post("/api/v1/watch/silences", json={"subject": "person:person-001", "cause": "*",
+                                                 "starts_at": T, "ends_at": T + 60,
+                                                 "reason": "旅行中"}, headers=h).status_code == 201

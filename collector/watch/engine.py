@@ -177,16 +177,24 @@ class EventIn:
 
 
 class Engine:
-    def __init__(self, alerts: list[Alert], silences: list[Silence], directory: Directory,
+    def __init__(self, alerts: list[Alert], silences: list[Silence],
+                 directory: Directory | Callable[[], Directory],
                  policies: Mapping[int, Policy] | None = None, settings: Settings = Settings()):
         self.alerts = {a.key: a for a in alerts if a.state != "resolved"}
         self.closed: list[Alert] = []  # resolved during this run, to be written back
         self.silences = silences
-        self.dir = directory
+        # The directory may be given as a loader: a turn with nothing to do never reads it.
+        self._dir = directory
         self.policies: dict[int, Policy] = {**DEFAULT_POLICIES, **(policies or {})}
         self.s = settings
         self.out: list[Notify] = []
         self.suppressed = 0  # events that raised nothing (seen elsewhere, unknown kind)
+
+    @property
+    def dir(self) -> Directory:
+        if not isinstance(self._dir, Directory):
+            self._dir = self._dir()
+        return self._dir
 
     # ---- time
     def _local(self, now: float) -> tuple[int, int]:

@@ -98,7 +98,7 @@ def load(db: Database, settings: Settings, now: float) -> Engine:
                                                  for t, w in json.loads(r["steps"])),
                                            float(r["renotify_s"]), float(r["ask_s"]))
                 for r in db.execute("SELECT * FROM watch_policies").fetchall()}
-    return Engine(alerts, silences, directory(db), policies, settings)
+    return Engine(alerts, silences, lambda: directory(db), policies, settings)
 
 
 def channels_of(db: Database, n: Notify) -> list[str]:
