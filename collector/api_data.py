@@ -2,7 +2,7 @@
 
 Pagination is by keyset: each page returns `next`, an opaque cursor for the following page.
 Filters: device, kind, gw, since/until (Unix seconds) and bbox=minlon,minlat,maxlon,maxlat.
-Watch data (tag presence, meters, events) is for responders and admins only.
+Which kinds a role sees comes from machimori/contract/sensitivity.py, the one table.
 """
 
 from __future__ import annotations
@@ -13,13 +13,19 @@ from typing import Any
 
 from flask import Blueprint, abort, g, jsonify, request
 
+from machimori.contract.sensitivity import (
+    event_class,
+    event_kinds_for,
+    summary_class,
+    summary_kinds_for,
+)
+
 from .api import bad_request, time_arg
 from .app import get_db
 from .auth import require
 
 bp = Blueprint("api_data", __name__, url_prefix="/api/v1")
 bp.register_error_handler(400, bad_request)
-PERSONAL_KINDS = ("presence", "meter")
 WATCH_ROLES = ("admin", "responder")
 MAX_LIMIT = 1000
 
@@ -90,18 +96,30 @@ def _page(table: str, time_col: str, where: list[str], args: list[Any],
     return jsonify({"items": [row_fn(r) for r in rows], "next": nxt})
 
 
+def _sees_everything(role: str) -> bool:
+    # Roles that see personal data through the general API see every kind, unknown ones too
+    # (an unknown kind counts as personal).
+    return summary_kinds_for(role) == summary_kinds_for("admin")
+
+
+def _restrict(where: list[str], args: list[Any], kinds: tuple[str, ...]) -> None:
+    where.append("kind IN (" + ",".join("?" * len(kinds)) + ")" if kinds else "1 = 0")
+    args.extend(kinds)
+
+
 def _kind_filter(where: list[str], args: list[Any]) -> Any:
     """Restrict summaries to what the role may see; a 403 response if it asked for more."""
     kind = request.args.get("kind")
-    watch = g.principal.role in WATCH_ROLES
+    role = g.principal.role
     if kind:
-        if kind in PERSONAL_KINDS and not watch:
+        if kind not in summary_kinds_for(role) and not _sees_everything(role):
+            cls = summary_class(kind)
             return jsonify({"error": "forbidden",
-                            "message": f"{kind} summaries are watch data: responders only"}), 403
+                            "message": f"{kind} summaries are {cls} data: not for {role}"}), 403
         where.append("kind = ?")
         args.append(kind)
-    elif not watch:
-        where.append("kind NOT IN ('presence', 'meter')")
+    elif not _sees_everything(role):
+        _restrict(where, args, summary_kinds_for(role))
     return None
 
 
@@ -141,9 +159,15 @@ def summaries_hourly() -> Any:
 def events() -> Any:
     where: list[str] = []
     args: list[Any] = []
+    role = g.principal.role
     if kind := request.args.get("kind"):
+        if kind not in event_kinds_for(role) and not _sees_everything(role):
+            return jsonify({"error": "forbidden", "message":
+                            f"{kind} events are {event_class(kind)} data: not for {role}"}), 403
         where.append("kind = ?")
         args.append(kind)
+    elif not _sees_everything(role):
+        _restrict(where, args, event_kinds_for(role))
     if (pr := request.args.get("min_priority")) is not None:
         if pr not in ("0", "1", "2", "3"):
             abort(400, description="min_priority must be 0..3")
@@ -183,6 +207,10 @@ def devices() -> Any:
     if kind := request.args.get("kind"):
         where.append("kind = ?")
         args.append(kind)
+    if not _sees_everything(g.principal.role):
+        # A planner gets the network (heat nodes, gateways' counts), never residents' tags or
+        # households' meters with their names and positions.
+        _restrict(where, args, summary_kinds_for(g.principal.role))
     if (box := _bbox()) is not None:
         where.append("lon >= ? AND lat >= ? AND lon <= ? AND lat <= ?")
         args.extend(box)

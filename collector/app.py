@@ -23,6 +23,8 @@ BLUEPRINT_MODULES = [
     "collector.impact",
     "collector.shops_web",
     "collector.coolspots.api",
+    "collector.watch.pages",
+    "collector.watch.app_api",
 ]
 
 

@@ -12,6 +12,7 @@ COLLECTOR_COMMAND_MODULES = [
     "collector.phones_cli",
     "collector.shops_cli",
     "collector.coolspots.cli",
+    "collector.watch.commands",
 ]
 
 

@@ -216,13 +216,16 @@ def _cmd_token_revoke(args: argparse.Namespace) -> int:
 def _cmd_retention(args: argparse.Namespace) -> int:
     import time
 
-    from .retention import downsample, expire_events
+    from .retention import downsample, expire_by_sensitivity, expire_events
 
     if args.keep_days <= 0:
         print("error: --keep-days must be positive", file=sys.stderr)
         return 2
     db = _db(args.db)
     try:
+        gone = expire_by_sensitivity(db, time.time())
+        print("deleted past their class's retention: "
+              + ", ".join(f"{n} {t}" for t, n in gone.items()))
         res = downsample(db, time.time() - args.keep_days * 86400)
         print(f"folded {res.summaries_removed} windows into {res.hours_written} hourly rows")
         if args.events_keep_days is not None:

@@ -22,6 +22,7 @@ from typing import Any
 from flask import Blueprint, current_app, request
 
 from machimori import logs
+from machimori.contract.sensitivity import may_leave
 
 from .cli import add_db_argument
 
@@ -46,7 +47,9 @@ def latest_rows(db: Any) -> list[dict[str, Any]]:
     """Rows of LATEST_SQL as plain dicts (any DB-API connection with sqlite3-style `?`)."""
     cols = ("id", "kind", "gw", "lat", "lon", "name", "height_m", "latest_end", "latest",
             "wbgt_level")
-    return [dict(zip(cols, tuple(r), strict=True)) for r in db.execute(LATEST_SQL).fetchall()]
+    rows = [dict(zip(cols, tuple(r), strict=True)) for r in db.execute(LATEST_SQL).fetchall()]
+    # The sensitivity table has the last word: only kinds that may leave to NGSI-LD do.
+    return [r for r in rows if may_leave(r["kind"], "ngsi")]
 
 
 def entity_id(etype: str, device: str) -> str:

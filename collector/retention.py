@@ -102,3 +102,48 @@ def expire_events(db: Database, cutoff: float) -> int:
     db.execute("DELETE FROM events WHERE ts < ?", (cutoff,))
     db.commit()
     return n
+
+
+def expire_by_sensitivity(db: Database, now: float) -> dict[str, int]:
+    """Delete raw windows, hourly rows and events older than their class allows
+    (machimori/contract/sensitivity.py); returns rows deleted per table."""
+    from machimori.contract.sensitivity import (
+        Sensitivity,
+        event_class,
+        keep_days,
+        summary_class,
+    )
+
+    out = {"summaries": 0, "summaries_hourly": 0, "events": 0}
+    db.begin(exclusive="machimori-retention")
+    try:
+        for table, col, cls_of in (("summaries", '"end"', summary_class),
+                                   ("summaries_hourly", "last_end", summary_class),
+                                   ("events", "ts", event_class)):
+            kinds = [r[0] for r in db.execute(f"SELECT DISTINCT kind FROM {table}").fetchall()]
+            for kind in kinds:
+                days = keep_days(cls_of(kind))
+                if days is None:
+                    continue
+                cut = now - days * 86400
+                n = db.execute(f"SELECT count(*) FROM {table} WHERE kind = ? AND {col} < ?",
+                               (kind, cut)).fetchone()[0]
+                if n:
+                    db.execute(f"DELETE FROM {table} WHERE kind = ? AND {col} < ?", (kind, cut))
+                    out[table] += n
+        # Resolved watch alerts are personal too: they go, with their log and notifications,
+        # once resolved longer ago than the personal class keeps (the audit log stays).
+        days = keep_days(Sensitivity.PERSONAL)
+        if days is not None:
+            cut = now - days * 86400
+            old = [r[0] for r in db.execute("SELECT id FROM watch_alerts WHERE state = "
+                                            "'resolved' AND resolved_at < ?", (cut,)).fetchall()]
+            for table, col in (("watch_notifications", "alert"), ("watch_alert_log", "alert"),
+                               ("watch_alerts", "id")):
+                db.executemany(f"DELETE FROM {table} WHERE {col} = ?", [(i,) for i in old])
+            out["watch_alerts"] = len(old)
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    return out

@@ -51,6 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--influx-bucket", default="machimori", help="InfluxDB bucket")
     r.add_argument("--influx-token", default=None,
                    help="InfluxDB token (better: the MACHIMORI_INFLUX_TOKEN environment variable)")
+    from .watch.config import add_arguments as add_watch_arguments
+
+    add_watch_arguments(r)
+    r.add_argument("--no-watch", action="store_true",
+                   help="run no alert engine or notifier (docs/watch.md)")
     r.set_defaults(func=_cmd_run)
 
     m = sub.add_parser("migrate", help="apply database migrations",
@@ -117,6 +122,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 sink.stop()
             return 2
         worker.start()
+    watch = None
+    if not args.no_ingest and not args.no_watch:
+        from .watch.config import from_args
+        from .watch.crypto import WatchKeyError
+        from .watch.worker import WatchWorker
+
+        try:
+            watch = WatchWorker(args.db, from_args(args)).start()
+        except (ValueError, WatchKeyError) as exc:
+            log.error("%s", exc)
+            return 2
     server = None
     if not args.no_web:
         from waitress.server import create_server
@@ -124,7 +140,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from .app import create_app
 
         app = create_app({"DATABASE": args.db, "BASEMAP": args.basemap,
-                          "INGEST_STATS": worker.stats if worker is not None else None})
+                          "INGEST_STATS": worker.stats if worker is not None else None,
+                          "WATCH_PUBLIC_URL": args.public_url.rstrip("/"),
+                          "WATCH_KEY_FILE": args.watch_key_file,
+                          "WATCH_SMS_TOKEN": os.environ.get("MACHIMORI_SMS_TOKEN", "")})
         server = create_server(app, host=args.host, port=args.port, threads=4)
         threading.Thread(target=server.run, name="web", daemon=True).start()
         log.info("web server on http://%s:%s/", args.host, server.effective_port)
@@ -137,6 +156,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     log.info("stopping")
     if worker is not None:
         worker.stop()
+    if watch is not None:
+        watch.stop()
     if sink is not None:
         sink.stop()
     if server is not None:
@@ -147,12 +168,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _retention_loop(db_url: str, keep_days: float, stop: threading.Event) -> None:
     import time
 
-    from .retention import downsample
+    from .retention import downsample, expire_by_sensitivity
     from .store import connect
 
     while not stop.is_set():
         db = connect(db_url)
         try:
+            expire_by_sensitivity(db, time.time())
             res = downsample(db, time.time() - keep_days * 86400)
             if res.summaries_removed:
                 log.info("retention: %d windows folded into %d hourly rows",

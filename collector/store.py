@@ -20,6 +20,7 @@ import orjson
 
 from machimori.contract import owntracks
 from machimori.contract.mqtt import ContractError, decode_message
+from machimori.contract.sensitivity import may_leave
 
 from .db import Database
 from .phones import record as record_phone
@@ -172,7 +173,8 @@ class Store:
             if self.sinks and fresh:
                 db.executemany("INSERT INTO sink_queue (sink, payload, queued_at) VALUES (?,?,?)",
                                [(name, orjson.dumps(p).decode(), now)
-                                for p in fresh for name in self.sinks])
+                                for p in fresh for name in self.sinks
+                                if may_leave(p["kind"], name)])
             for p in fresh:
                 cur = latest.get(p["device"])
                 if cur is None or p["end"] >= cur[0]["end"]:

@@ -17,7 +17,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from .db import Database
 
-ROLES = ("admin", "planner", "responder", "viewer", "shop", "device")
+# family: sees only the person(s) they are assigned to, through the watch pages; shop: its own
+# dashboard; device: a phone or terminal that posts its own reports (API tokens only, no pages).
+ROLES = ("admin", "planner", "responder", "viewer", "family", "shop", "device")
 # Roles a person can sign in with; `device` is for API tokens of phones and terminals only.
 PEOPLE_ROLES = tuple(r for r in ROLES if r != "device")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")

@@ -32,6 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--residents", type=int, default=20, help="residents with tags (default 20)")
     p.add_argument("--households", type=int, default=20,
                    help="households with meters (default 20)")
+    p.add_argument("--sms-url", default=None,
+                   help="send the watch's SMS to this Twilio-compatible API (account SID from "
+                        "MACHIMORI_SMS_SID, token from MACHIMORI_SMS_TOKEN) instead of the "
+                        "demo's local recorder (data-dir/sms.jsonl)")
     p.set_defaults(func=_cmd_demo)
 
 
@@ -84,6 +88,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     data.mkdir(parents=True, exist_ok=True)
     logs = data / "logs"
     procs = []
+    sink = None
+
     def on_term(*_: object) -> None:
         raise KeyboardInterrupt  # leave whatever we are waiting on; `finally` stops everyone
 
@@ -100,16 +106,32 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                                           logs / "broker.log")))
             wait_for(lambda: port_open(bport), 30, "the broker to listen")
         town_dir = data / "town"
-        _, configs = write_town(town_dir, mqtt_url, seed=args.seed, speed=args.speed,
+        town, configs = write_town(town_dir, mqtt_url, seed=args.seed, speed=args.speed,
                                 sim_start=sim_epoch(), wall_anchor=time.time(),
                                 gateways=args.gateways, nodes=args.nodes,
                                 residents=args.residents, households=args.households)
         db = data / "collector.sqlite"
+        import os
+
+        from .demo_watch import setup as setup_watch
+
+        watch_accounts = setup_watch(db, data, town)
+        if args.sms_url:
+            sms_url, sms_env = args.sms_url, {}
+        else:
+            from .sms_sink import SmsSink
+
+            sink = SmsSink(data / "sms.jsonl", echo=lambda line: print(line, flush=True)).start()
+            sms_url, sms_env = sink.url, {"MACHIMORI_SMS_TOKEN": "demo"}
         print(f"[2/4] starting the collector (database {db})", flush=True)
         procs.append(("collector", spawn(
             ["-m", "machimori.cli", "collector", "run", "--db", str(db), "--mqtt", mqtt_url,
              "--port", str(args.port), "--basemap", str(town_dir / "basemap.geojson"),
-             "--client-id", "machimori-demo-collector"], logs / "collector.log")))
+             "--client-id", "machimori-demo-collector", "--sms-url", sms_url,
+             "--sms-sid", os.environ.get("MACHIMORI_SMS_SID", "ACdemo"),
+             "--sms-from", "+815000000000",
+             "--public-url", f"http://127.0.0.1:{args.port}"], logs / "collector.log",
+            env=sms_env)))
         url = f"http://127.0.0.1:{args.port}/"
 
         def healthy() -> bool:
@@ -129,6 +151,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"[4/4] running. Open {url}  (English: {url}heat?lang=en)", flush=True)
         print(f"      admin pages: {url}admin/  user 'admin', password '{admin_pw}' "
               f"(kept in {data / 'admin-password.txt'})", flush=True)
+        print(f"      responders' app: {url}watch/  "
+              + ", ".join(f"user '{u}' password '{pw}'" for u, pw in watch_accounts.items())
+              + f" (kept in {data / 'watch-accounts.txt'}); SMS "
+              + (f"to {args.sms_url}" if args.sms_url else f"recorded in {data / 'sms.jsonl'}"),
+              flush=True)
         print("      Ctrl-C stops everything." if args.seconds is None else
               f"      stopping after {args.seconds:g} s.", flush=True)
         t0 = time.monotonic()
@@ -160,5 +187,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         # Gateways first (they say goodbye), then the collector (it commits), then the broker.
         for name, p in reversed(procs):
             stop(p)
+        if sink is not None:
+            sink.stop()
         print(f"stopped {len(procs)} processes; data kept in {data}", flush=True)
     return 0

@@ -23,7 +23,8 @@ PASSWORD = "correct horse battery"
 PUBLIC = {"/", "/heat", "/login", "/api/v1/health", "/api/v1/sensors", "/api/v1/heat/trend",
           "/api/v1/basemap", "/api/v1/openapi.json", "/static/<path:filename>",
           "/api/v1/ngsi-ld/entities", "/api/v1/people/trend",
-          "/stamps", "/stamp/<token>"}  # live heat readings as NGSI-LD: public like /sensors
+          "/stamps", "/stamp/<token>",
+          "/watch/manifest.webmanifest", "/watch/sw.js", "/watch/app.js", "/watch/icon.svg"}
 # GET endpoint -> roles allowed (the rest get 403; anonymous 401 for the API, a redirect to
 # the login page for pages).
 MATRIX = {
@@ -45,9 +46,17 @@ MATRIX = {
     "/shop": {"admin", "shop"},
     "/api/v1/impact?treated=gw-01&control=gw-02&start=1700000000&since=1690000000"
     "&until=1710000000": {"admin", "planner"},
+    "/api/v1/watch/alerts": {"admin", "responder", "family"},
+    "/api/v1/watch/push": {"admin", "responder", "family"},
+    "/watch/": {"admin", "responder", "family"},
 }
-POST_ONLY = {"/logout", "/api/v1/owntracks", "/stamps/code"}
+POST_ONLY = {"/logout", "/api/v1/owntracks", "/stamps/code", "/watch/sms",
+             "/api/v1/watch/alerts/<int:alert_id>/<action>", "/api/v1/watch/silences"}
 DEVICE_TOKEN = "mm_device-token-for-the-matrix"  # a phone's token (role device): API only
+# Reached without signing in, the signed link being the authority (tests/test_watch_notify.py).
+SIGNED = {"/watch/a/<token>"}
+# Per-person rules (assigned responders and family only): tests/test_watch_app.py.
+PER_PERSON = {"/api/v1/watch/persons/<pid>"}
 
 
 def event(seq: int) -> tuple[str, bytes]:
@@ -94,7 +103,7 @@ def login(client, role: str, password: str = PASSWORD):
 
 def test_every_endpoint_is_public_or_in_the_matrix(app) -> None:
     rules = {r.rule for r in app.url_map.iter_rules()}
-    covered = PUBLIC | POST_ONLY | {p.split("?")[0] for p in MATRIX}
+    covered = PUBLIC | POST_ONLY | SIGNED | PER_PERSON | {p.split("?")[0] for p in MATRIX}
     assert rules - covered == set(), "add new endpoints to PUBLIC or MATRIX"
 
 
@@ -227,6 +236,7 @@ def test_user_add_cli_and_bad_role(tmp_path: Path) -> None:
     ("/api/v1/events?limit=1", "/api/v1/events"), ("/api/v1/gateways", "/api/v1/gateways"),
     ("/api/v1/summaries/hourly", "/api/v1/summaries/hourly"),
     ("/api/v1/devices", "/api/v1/devices"), ("/api/v1/dead-letters", "/api/v1/dead-letters"),
+    ("/api/v1/watch/alerts", "/api/v1/watch/alerts"),
 ])
 def test_data_api_matches_the_openapi_document(app, url: str, path: str) -> None:
     import jsonschema
