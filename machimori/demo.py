@@ -105,11 +105,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                                 gateways=args.gateways, nodes=args.nodes,
                                 residents=args.residents, households=args.households)
         db = data / "collector.sqlite"
+        from .heat_cli import prepare_demo
+
+        heat_env = prepare_demo(town_dir, args.seed, str(db))  # buildings, cool spots
         print(f"[2/4] starting the collector (database {db})", flush=True)
         procs.append(("collector", spawn(
             ["-m", "machimori.cli", "collector", "run", "--db", str(db), "--mqtt", mqtt_url,
              "--port", str(args.port), "--basemap", str(town_dir / "basemap.geojson"),
-             "--client-id", "machimori-demo-collector"], logs / "collector.log")))
+             "--client-id", "machimori-demo-collector"], logs / "collector.log",
+            env=heat_env)))
         url = f"http://127.0.0.1:{args.port}/"
 
         def healthy() -> bool:
