@@ -61,8 +61,8 @@ def test_yaizu_list_keeps_ids_hours_and_kinds() -> None:
     assert first.capacity == 10 and first.lat == pytest.approx(34.867206)
     assert {s.kind for s in spots} == {"shelter", "partner"}  # 暑熱避難協力施設 rows
     # Line 25 says Sunday 9:00–9:00: read as closed that day, and said so with its line.
-    assert warnings == [(25, "sun: opening and closing are both 09:00; taken as closed that "
-                             "day")]
+    assert warnings == [(25, ("sun: opening and closing are both 09:00; taken as closed that "
+                             "day"))]
 
 
 def test_encodings_bom_and_drifting_headers_read_alike() -> None:
@@ -174,7 +174,7 @@ def served_file() -> Iterator[tuple[str, list[str]]]:
     body = ALERT.read_bytes()
 
     class H(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             asked.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "text/csv")
