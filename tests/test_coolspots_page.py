@@ -41,7 +41,7 @@ def test_operators_page_lists_and_closes_tasks(tmp_path: Path) -> None:
     en = c.get("/admin/coolspots/?lang=en").get_data(as_text=True)
     assert "WBGT 30.5 °C nearby (threshold 28 °C)" in en and "closed" in en
     form = re.search(r'action="(/admin/coolspots/tasks/\d+/done[^"]*)".*?name="csrf_token" '
-                     r'value="([^"]+)"', en, re.S)
+                     r'value="([^"]+)"', en, re.DOTALL)
     assert c.post(form.group(1).replace("&amp;", "&")).status_code == 400  # no CSRF token
     r = c.post(form.group(1).replace("&amp;", "&"), data={"csrf_token": form.group(2)})
     assert r.status_code == 302
