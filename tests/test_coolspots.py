@@ -334,3 +334,32 @@ def test_operators_list_and_close_tasks_and_it_survives_kill_9(tmp_path: Path) -
     assert check(st.db, now + 60) == 0  # done stays done: no new task that day
     st.close()
     assert sys.executable  # the server ran under this interpreter (spawn)
+
+
+def test_alerts_and_forecasts_stored_newest_report_wins(db_url: str) -> None:
+    from collector.coolspots.moe import forecast_at, store_alerts, store_forecast
+    from collector.coolspots.registry import special_alert
+
+    db = connect(db_url)
+    migrate(db)
+    f = parse_alerts(ALERT.read_bytes())
+    assert store_alerts(db, f, now=1.0) == 8
+    at = jst(2026, 8, 25, 15)
+    assert special_alert(db, at, "30")["level"] == "special"
+    assert special_alert(db, at, "13")["level"] == "warning"
+    assert special_alert(db, at, "13", area_code="999999")["level"] == "none"  # other area
+    # An older report for the same day changes nothing; a newer one replaces the flag.
+    older = ALERT.read_bytes().replace(b"ReportTime,05:00:00", b"ReportTime,04:00:00").replace(
+        b"300000,\xe5\x92\x8c\xe6\xad\x8c\xe5\xb1\xb1,30,3", b"300000,\xe5\x92\x8c\xe6\xad\x8c"
+        b"\xe5\xb1\xb1,30,0")
+    assert store_alerts(db, parse_alerts(older)) == 0  # every row older than stored
+    assert special_alert(db, at, "30")["level"] == "special"
+    newer = older.replace(b"ReportTime,04:00:00", b"ReportTime,10:00:00")
+    store_alerts(db, parse_alerts(newer))
+    assert special_alert(db, at, "30")["level"] == "none"
+    assert store_forecast(db, parse_forecast(FORECAST.read_bytes())) == 19320
+    store_forecast(db, parse_forecast(FORECAST.read_bytes()))  # again: updated, not doubled
+    assert db.execute("SELECT count(*) FROM wbgt_forecasts").fetchone()[0] == 19320
+    assert forecast_at(db, "11001", jst(2020, 8, 17, 7)) == 20.0  # nearest: 06:00
+    assert forecast_at(db, "11001", jst(2020, 8, 30, 12)) is None  # beyond the forecast
+    db.close()
