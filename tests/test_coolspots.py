@@ -215,6 +215,9 @@ def test_alerts_from_a_url_open_the_shelters_whose_rule_says_so(tmp_path: Path, 
     assert tokyo["alert"]["level"] == "warning"
     assert not next(i for i in tokyo["items"] if i["id"] == CITY_HALL)["open"]
     assert main(["collector", "coolspots", "town", "--db", db, "--pref", "tokyo"]) == 2
+    assert main(["collector", "coolspots", "alerts", "--db", db, "--url",
+                 "file:///etc/passwd"]) == 1
+    assert "only http:// and https://" in capsys.readouterr().err
 
 
 # ---- the API
