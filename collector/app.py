@@ -25,6 +25,7 @@ BLUEPRINT_MODULES = [
     "collector.coolspots.api",
     "collector.watch.pages",
     "collector.watch.app_api",
+    "collector.coolspots.pages",
 ]
 
 

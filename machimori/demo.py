@@ -123,6 +123,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
             sink = SmsSink(data / "sms.jsonl", echo=lambda line: print(line, flush=True)).start()
             sms_url, sms_env = sink.url, {"MACHIMORI_SMS_TOKEN": "demo"}
+        from .heat_cli import prepare_demo
+
+        heat_env = prepare_demo(town_dir, args.seed, str(db))  # buildings, cool spots
         print(f"[2/4] starting the collector (database {db})", flush=True)
         procs.append(("collector", spawn(
             ["-m", "machimori.cli", "collector", "run", "--db", str(db), "--mqtt", mqtt_url,
@@ -131,7 +134,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
              "--sms-sid", os.environ.get("MACHIMORI_SMS_SID", "ACdemo"),
              "--sms-from", "+815000000000",
              "--public-url", f"http://127.0.0.1:{args.port}"], logs / "collector.log",
-            env=sms_env)))
+            env={**heat_env, **sms_env})))
         url = f"http://127.0.0.1:{args.port}/"
 
         def healthy() -> bool:

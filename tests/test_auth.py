@@ -25,6 +25,11 @@ PUBLIC = {"/", "/heat", "/login", "/api/v1/health", "/api/v1/sensors", "/api/v1/
           "/api/v1/ngsi-ld/entities", "/api/v1/people/trend",
           "/stamps", "/stamp/<token>",
           "/watch/manifest.webmanifest", "/watch/sw.js", "/watch/app.js", "/watch/icon.svg"}
+# Heat geography (collector/coolspots): public like /sensors. The last three need a street graph
+# or parameters; they are called anonymously in tests/test_heat_api.py.
+PUBLIC |= {"/api/v1/coolspots", "/api/v1/heat/alerts", "/api/v1/route", "/api/v1/shade",
+           "/api/v1/shade/compare"}
+PUBLIC_WITH_SETUP = {"/api/v1/route", "/api/v1/shade", "/api/v1/shade/compare"}
 # GET endpoint -> roles allowed (the rest get 403; anonymous 401 for the API, a redirect to
 # the login page for pages).
 MATRIX = {
@@ -49,9 +54,13 @@ MATRIX = {
     "/api/v1/watch/alerts": {"admin", "responder", "family"},
     "/api/v1/watch/push": {"admin", "responder", "family"},
     "/watch/": {"admin", "responder", "family"},
+    "/api/v1/coolspots/tasks": {"admin", "planner"},
+    "/admin/coolspots/": {"admin", "planner"},
 }
 POST_ONLY = {"/logout", "/api/v1/owntracks", "/stamps/code", "/watch/sms",
-             "/api/v1/watch/alerts/<int:alert_id>/<action>", "/api/v1/watch/silences"}
+             "/api/v1/watch/alerts/<int:alert_id>/<action>", "/api/v1/watch/silences",
+             "/api/v1/coolspots/tasks/<int:task_id>/done",
+             "/admin/coolspots/tasks/<int:task_id>/done"}
 DEVICE_TOKEN = "mm_device-token-for-the-matrix"  # a phone's token (role device): API only
 # Reached without signing in, the signed link being the authority (tests/test_watch_notify.py).
 SIGNED = {"/watch/a/<token>"}
@@ -108,7 +117,7 @@ def test_every_endpoint_is_public_or_in_the_matrix(app) -> None:
 
 
 @pytest.mark.parametrize("path", sorted(PUBLIC - {"/static/<path:filename>", "/",
-                                                  "/stamp/<token>"}))
+                                                  "/stamp/<token>"} - PUBLIC_WITH_SETUP))
 def test_public_endpoints_need_no_sign_in(app, path: str) -> None:
     assert app.test_client().get(path).status_code == 200
 
