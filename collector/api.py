@@ -8,18 +8,12 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from gateway.kernels.heat import LEVEL_NAMES_EN, LEVEL_NAMES_JA
+from machimori.contract.wbgt import level_json
 
 from .app import get_db
+from .heat_readings import freshness, reading
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-HEAT_FIELDS = ("air_c", "humidity", "surface_c", "globe_c", "illuminance", "battery")
-
-
-def _level(level: int | None) -> dict[str, Any] | None:
-    if level is None:
-        return None
-    return {"code": level, "ja": LEVEL_NAMES_JA[level], "en": LEVEL_NAMES_EN[level]}
 
 
 @bp.get("/health")
@@ -37,18 +31,18 @@ def sensors() -> Any:
     rows = get_db().execute(
         "SELECT id, gw, lat, lon, name, height_m, latest_end, latest, wbgt_level, state "
         "FROM devices WHERE kind = 'heat' ORDER BY id").fetchall()
+    newest = max((r["latest_end"] for r in rows), default=0.0)
+    stale_after = current_app.config["STALE_AFTER_S"]
     out = []
     for r in rows:
-        latest = json.loads(r["latest"])
         item: dict[str, Any] = {"id": r["id"], "gw": r["gw"], "lat": r["lat"], "lon": r["lon"],
                                 "name": r["name"], "updated": r["latest_end"]}
-        for f in HEAT_FIELDS:
-            item[f] = latest[f]["last"] if f in latest else None
-        item["wbgt_c"] = latest["wbgt_c"]["mean"] if "wbgt_c" in latest else None
-        item["wbgt_level"] = _level(r["wbgt_level"])
+        item.update(reading(json.loads(r["latest"])))
+        item["wbgt_level"] = level_json(r["wbgt_level"])
         item["state"] = json.loads(r["state"]) if r["state"] else None
+        item["age_s"], item["stale"] = freshness(r["latest_end"], newest, stale_after)
         out.append(item)
-    return jsonify({"sensors": out, "time": time.time()})
+    return jsonify({"sensors": out, "time": time.time(), "newest": newest or None})
 
 
 def time_arg(name: str) -> float | None:
