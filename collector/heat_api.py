@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify
+from flask import Blueprint, current_app, jsonify
 
 from machimori.contract.wbgt import level_json, level_of, vocabulary
 
@@ -35,11 +35,14 @@ def levels() -> Any:
 
 @bp.get("/at")
 def at() -> Any:
-    """Every heat sensor as it was at ?t= (Unix seconds): the time slider's frame."""
-    t = time_arg("t")
-    if t is None:
-        abort(400, description="t is required (Unix seconds)")
+    """Every heat sensor as it was at ?t= (Unix seconds; default the newest reading): the
+    time slider's frame."""
     db = get_db()
+    t = time_arg("t")
+    if t is None:  # the newest moment: the same frame as the live map
+        t = db.execute("SELECT max(latest_end) FROM devices WHERE kind = 'heat'").fetchone()[0]
+        if t is None:
+            return jsonify({"t": None, "sensors": []})
     window = float(current_app.config["STALE_AFTER_S"])
     rows = db.execute(
         'SELECT s.device, s."end", s."values", s.wbgt_level FROM summaries s JOIN '
@@ -66,6 +69,7 @@ def at() -> Any:
                                 "lon": d["lon"], "name": d["name"], "updated": end}
         item.update(reading(values))
         item["wbgt_level"] = level_json(lv)
+        item["state"] = None  # detector state is kept for the newest window only
         item["age_s"], item["stale"] = freshness(end, t, window)
         out.append(item)
     return jsonify({"t": t, "sensors": out})
@@ -90,8 +94,8 @@ def series(device: str) -> Any:
     if since is None:
         since = until - 24 * 3600
     rows = db.execute(
-        'SELECT hour + 3600 AS t, "values" FROM summaries_hourly WHERE device = ? '
-        "AND hour + 3600 > ? AND hour + 3600 <= ? ORDER BY hour", (device, since, until)
+        'SELECT last_end AS t, "values" FROM summaries_hourly WHERE device = ? '
+        "AND last_end > ? AND last_end <= ? ORDER BY hour", (device, since, until)
     ).fetchall() + db.execute(
         'SELECT "end" AS t, "values" FROM summaries WHERE device = ? AND "end" > ? '
         'AND "end" <= ? ORDER BY "end" DESC LIMIT ?',
