@@ -24,7 +24,7 @@ def town_summaries(seed: int = 1, hours: float = 6.0, step_s: float = 600.0,
                    ) -> tuple[Town, list[tuple[str, bytes]]]:
     """(town, [(topic, payload)]) with one window per node every step_s up to `end`."""
     town = build_town(seed)
-    end = sim_epoch("2026-08-03T14:00:00") if end is None else end
+    end = sim_epoch("2026-08-03T10:00:00") if end is None else end
     out: list[tuple[str, bytes]] = []
     seqs: dict[str, int] = {}
     steps = int(hours * 3600 / step_s)

@@ -67,7 +67,7 @@ window.MachimoriCharts = (function () {
   // The area's mean and max WBGT per window.
   function trend(svg, points, voc, T, lang) {
     svg.textContent = "";
-    if (!points.length) return;
+    if (!points.length) { empty(svg, T); return; }
     const L = 50, R = 780, TOP = 10, B = 190;
     const ts = points.map(p => p.t), vs = points.flatMap(p => [p.mean, p.max]);
     const t0 = Math.min(...ts), t1 = Math.max(...ts, t0 + 1);
@@ -86,9 +86,13 @@ window.MachimoriCharts = (function () {
   }
 
   // Devices counted near the gateways per window, with the area's mean WBGT.
+  function empty(svg, T) {
+    el("text", { x: 20, y: 40, class: "tick empty" }, svg).textContent = T.no_data;
+  }
+
   function people(svg, points, T) {
     svg.textContent = "";
-    if (!points.length) return;
+    if (!points.length) { empty(svg, T); return; }
     const L = 50, R = 750, TOP = 10, B = 190;
     const t0 = Math.min(...points.map(p => p.t)), t1 = Math.max(...points.map(p => p.t), t0 + 1);
     const pmax = Math.max(5, ...points.map(p => p.people)) * 1.1;

@@ -115,7 +115,9 @@
     document.querySelector("button[data-layer=modelled_shade]").disabled = !hasModel;
     document.getElementById("no-model").hidden = hasModel;
     drawSurface(sensors, lims);
+    // Permanent labels while they fit: names only on a wide map (a phone shows the values).
     const seen = new Set(), many = sensors.length > 150;
+    const narrow = document.getElementById("map").clientWidth < 600;
     sensors.forEach(s => {
       if (s.lat == null || s.lon == null) return;
       seen.add(s.id);
@@ -142,7 +144,7 @@
       el.setAttribute("aria-label", (s.name || s.id) + ": " + label(s));
       // Tooltips take a DOM node (never an HTML string): the name is device-supplied text.
       const tip = document.createElement("div");
-      tip.appendChild(span(s.name || s.id, "tip-name"));
+      if (!narrow) tip.appendChild(span(s.name || s.id, "tip-name"));
       tip.appendChild(document.createTextNode(" " + label(s)));
       if (!m.getTooltip()) m.bindTooltip(tip, { permanent: !many, direction: "top", offset: [0, -10], className: "val" });
       else m.setTooltipContent(tip);
@@ -164,7 +166,7 @@
     window.history.replaceState(null, "", url);
     draw(last);
     const s = last.find(x => x.id === id);
-    if (s && s.lat != null && !user) map.setView([s.lat, s.lon], Math.max(map.getZoom(), 17));
+    if (s && s.lat != null && !user) map.panTo([s.lat, s.lon]);
     try {
       const data = await (await fetch("/api/v1/heat/sensors/" + encodeURIComponent(id) + "/series")).json();
       C.sensor(document.getElementById("sensor-chart"), data.points || [], VOC, LANG);

@@ -37,7 +37,8 @@
     const lv = near.s.wbgt_level ? VOC.levels[near.s.wbgt_level.code] : HM.levelOf(near.s.wbgt_c, VOC);
     const chip = document.getElementById("r-level");
     chip.className = "level-chip lv-" + lv.code;
-    chip.textContent = LANG === "ja" ? lv.ja + "（" + lv.en + "）" : lv.en + " (" + lv.ja + ")";
+    chip.textContent = LANG === "ja" ? lv.ja : lv.en;
+    text("r-level-other", LANG === "ja" ? lv.en : lv.ja);
     document.getElementById("level-card").className = "card level-card lv-border-" + lv.code;
     text("r-wbgt", near.s.wbgt_c.toFixed(1));
     text("r-advice", LANG === "ja" ? lv.advice_ja : lv.advice_en);
