@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
+import orjson
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from machimori.contract.wbgt import level_json
 
 from .app import get_db
-from .heat_readings import freshness, reading
+from .heat_readings import freshness, json_response, reading
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -37,12 +37,12 @@ def sensors() -> Any:
     for r in rows:
         item: dict[str, Any] = {"id": r["id"], "gw": r["gw"], "lat": r["lat"], "lon": r["lon"],
                                 "name": r["name"], "updated": r["latest_end"]}
-        item.update(reading(json.loads(r["latest"])))
+        item.update(reading(orjson.loads(r["latest"])))
         item["wbgt_level"] = level_json(r["wbgt_level"])
-        item["state"] = json.loads(r["state"]) if r["state"] else None
+        item["state"] = orjson.loads(r["state"]) if r["state"] else None
         item["age_s"], item["stale"] = freshness(r["latest_end"], newest, stale_after)
         out.append(item)
-    return jsonify({"sensors": out, "time": time.time(), "newest": newest or None})
+    return json_response({"sensors": out, "time": time.time(), "newest": newest or None})
 
 
 def time_arg(name: str) -> float | None:

@@ -1,8 +1,12 @@
-"""What a map shows of a heat sensor: its reading from window statistics, and its freshness."""
+"""What a map shows of a heat sensor: its reading from window statistics, and its freshness;
+and the fast JSON response the map's endpoints answer with (1,000 sensors per request)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import orjson
+from flask import Response, current_app
 
 READING_FIELDS = ("air_c", "humidity", "surface_c", "globe_c", "illuminance", "battery")
 
@@ -28,3 +32,9 @@ def freshness(updated: float | None, reference: float, stale_after_s: float
         return None, True
     age = max(0.0, reference - updated)
     return round(age, 1), age > stale_after_s
+
+
+def json_response(body: Any) -> Response:
+    """A JSON response serialised by orjson: several times faster than the standard library on
+    a thousand sensors (bench/heat_api.py)."""
+    return current_app.response_class(orjson.dumps(body), mimetype="application/json")

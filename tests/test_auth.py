@@ -23,7 +23,7 @@ PUBLIC = {"/", "/heat", "/login", "/api/v1/health", "/api/v1/sensors", "/api/v1/
           "/api/v1/basemap", "/api/v1/openapi.json", "/static/<path:filename>",
           "/api/v1/ngsi-ld/entities", "/api/v1/people/trend",
           "/residents", "/residents/manifest.webmanifest", "/residents-sw.js", "/heat/levels.css",
-          "/api/v1/heat/levels", "/api/v1/heat/at", "/api/v1/heat/sensors/<device>/series"}  # live heat readings as NGSI-LD: public like /sensors
+          "/api/v1/heat/levels", "/api/v1/heat/at", "/api/v1/heat/times", "/api/v1/heat/sensors/<device>/series"}  # live heat readings as NGSI-LD: public like /sensors
 # GET endpoint -> roles allowed (the rest get 403; anonymous 401 for the API, a redirect to
 # the login page for pages).
 MATRIX = {

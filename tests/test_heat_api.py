@@ -97,6 +97,14 @@ def test_the_slider_reaches_back_into_hourly_history(db_url: str) -> None:
     assert [p["wbgt_c"] for p in series["points"]] == [pytest.approx(22.0)]
 
 
+def test_the_sliders_moments_are_the_windows(town) -> None:
+    _, c, items = town
+    ends = sorted({b["end"] for b in _bodies(items)})
+    assert c.get("/api/v1/heat/times").get_json()["times"] == ends
+    assert c.get(f"/api/v1/heat/times?since={T - 3600}").get_json()["times"] == [
+        T - 3600 + STEP * k for k in range(1, 7)]
+
+
 def test_a_sensors_series_for_its_chart(town) -> None:
     _, c, items = town
     want = sorted((b["end"], b["values"]["wbgt_c"]["mean"]) for b in _bodies(items)
@@ -119,6 +127,8 @@ def test_bad_requests_name_the_problem(town) -> None:
 @pytest.mark.parametrize("url, path, status", [
     ("/api/v1/sensors", "/api/v1/sensors", 200),
     ("/api/v1/heat/levels", "/api/v1/heat/levels", 200),
+    ("/api/v1/heat/times", "/api/v1/heat/times", 200),
+    ("/api/v1/heat/times?until=x", "/api/v1/heat/times", 400),
     (f"/api/v1/heat/at?t={T - 3600}", "/api/v1/heat/at", 200),
     ("/api/v1/heat/at", "/api/v1/heat/at", 200),
     ("/api/v1/heat/at?t=x", "/api/v1/heat/at", 400),

@@ -197,8 +197,7 @@
     return new Date(t * 1000).toLocaleString(LANG === "ja" ? "ja-JP" : "en-GB", { timeZone: "Asia/Tokyo" });
   }
   async function loadHistory(newest) {
-    const tr = await (await fetch("/api/v1/heat/trend?since=" + (newest - 24 * 3600) + "&until=" + newest)).json();
-    windows = tr.points.map(p => p.t);
+    windows = (await (await fetch("/api/v1/heat/times?until=" + newest)).json()).times;
     slider.disabled = windows.length < 2;
     slider.max = Math.max(0, windows.length - 1);
     if (viewing === null) { slider.value = slider.max; text("time-label", T.live); }
