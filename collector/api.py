@@ -83,12 +83,11 @@ def heat_trend() -> Any:
     if (span := _span(db, "heat")) is None:
         return jsonify({"points": []})
     since, until = span
-    mean = db.json_number('"values"', "wbgt_c", "mean")
-    mx = db.json_number('"values"', "wbgt_c", "max")
+    # wbgt_mean / wbgt_max: columns with a covering index (migration 0020), not JSON per row.
     rows = db.execute(
-        f'SELECT "end" AS t, avg({mean}) AS mean, max({mx}) AS mx, count(*) AS n FROM summaries '
-        "WHERE kind='heat' AND \"end\" > ? AND \"end\" <= ? GROUP BY \"end\" ORDER BY \"end\"",
-        (since, until)).fetchall()
+        'SELECT "end" AS t, avg(wbgt_mean) AS mean, max(wbgt_max) AS mx, count(*) AS n '
+        "FROM summaries WHERE kind='heat' AND \"end\" > ? AND \"end\" <= ? "
+        'GROUP BY "end" ORDER BY "end"', (since, until)).fetchall()
     points = [{"t": r["t"], "mean": round(r["mean"], 2), "max": r["mx"], "n": r["n"]}
               for r in rows if r["mean"] is not None]
     return jsonify({"points": _complete(points, "n")})
@@ -103,10 +102,9 @@ def people_trend() -> Any:
         return jsonify({"points": []})
     since, until = span
     people = db.json_number('"values"', "unique_devices", "last")
-    wbgt = db.json_number('"values"', "wbgt_c", "mean")
     rows = db.execute(
         f'SELECT "end" AS t, sum(CASE WHEN kind = \'people\' THEN {people} END) AS people, '
-        f"avg(CASE WHEN kind = 'heat' THEN {wbgt} END) AS wbgt, "
+        "avg(CASE WHEN kind = 'heat' THEN wbgt_mean END) AS wbgt, "
         "sum(CASE WHEN kind = 'people' THEN 1 ELSE 0 END) AS gateways FROM summaries "
         "WHERE kind IN ('people', 'heat') AND \"end\" > ? AND \"end\" <= ? "
         'GROUP BY "end" ORDER BY "end"', (since, until)).fetchall()

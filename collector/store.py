@@ -65,9 +65,15 @@ def _statements(sql: str) -> list[str]:
 
 
 SUMMARY_COLS = ("id", "gw", "seq", "kind", "device", "start", '"end"', "n", '"values"',
-                "wbgt_level", "received_at")
+                "wbgt_level", "received_at", "wbgt_mean", "wbgt_max")
 EVENT_COLS = ("id", "gw", "seq", "kind", "device", "ts", "priority", "data", "received_at")
 INSERT_CHUNK = 400  # rows per statement: well under SQLite's and psycopg's parameter limits
+
+
+def _wbgt_columns(values: dict[str, Any]) -> tuple[float | None, float | None]:
+    """A window's WBGT mean and max, kept as columns for the area trend (migration 0020)."""
+    w = values.get("wbgt_c")
+    return (w["mean"], w["max"]) if w else (None, None)
 
 
 @dataclass
@@ -124,7 +130,8 @@ class Store:
             values = {p["id"]: orjson.dumps(p["values"]).decode() for p in summaries}
             new = self._insert_new("summaries", SUMMARY_COLS, [
                 (p["id"], p["gw"], p["seq"], p["kind"], p["device"], p["start"], p["end"],
-                 p["n"], values[p["id"]], p.get("wbgt_level"), now) for p in summaries])
+                 p["n"], values[p["id"]], p.get("wbgt_level"), now,
+                 *_wbgt_columns(p["values"])) for p in summaries])
             fresh = [p for p in summaries if p["id"] in new]
             fresh = list({p["id"]: p for p in fresh}.values())  # a batch may hold one id twice
             if self.sinks and fresh:

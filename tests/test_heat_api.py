@@ -140,3 +140,33 @@ def test_responses_match_the_openapi_document(town, url: str, path: str, status:
     r = c.get(url)
     assert r.status_code == status
     assert list(_openapi_validator(c, path, status).iter_errors(r.get_json())) == []
+
+
+def test_migration_0020_fills_the_wbgt_columns_of_stored_windows(db_url: str) -> None:
+    """A database from before 0020 with heat windows in it: the trend is the same after."""
+    from collector.store import _statements, migrate, migrations
+
+    db = connect(db_url)
+    db.begin()
+    db.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, "
+               "applied_at DOUBLE PRECISION NOT NULL)")
+    for name, sql in migrations(db.dialect):
+        if name < "0020":
+            for stmt in _statements(sql):
+                db.execute(stmt)
+            db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, 0.0))
+    rows = [json.loads(raw) for _, raw in (summary(i, end=T + 60 * i, wbgt=25.0 + i)
+                                           for i in range(1, 4))]
+    for b in rows:
+        db.execute('INSERT INTO summaries (id, gw, seq, kind, device, start, "end", n, "values", '
+                   "wbgt_level, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                   (b["id"], b["gw"], b["seq"], b["kind"], b["device"], b["start"], b["end"],
+                    b["n"], json.dumps(b["values"]), b["wbgt_level"], 0.0))
+    db.commit()
+    assert migrate(db) == [n for n, _ in migrations(db.dialect) if n >= "0020"]
+    got = db.execute('SELECT wbgt_mean, wbgt_max FROM summaries ORDER BY "end"').fetchall()
+    assert [tuple(r) for r in got] == [(26.0, 26.0), (27.0, 27.0), (28.0, 28.0)]
+    db.close()
+    c = create_app({"DATABASE": db_url}).test_client()
+    assert [p["mean"] for p in c.get("/api/v1/heat/trend").get_json()["points"]] == [
+        26.0, 27.0, 28.0]
