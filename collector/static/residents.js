@@ -63,8 +63,8 @@
     } else {
       L.polyline([[from.lat, from.lon], [spot.lat, spot.lon]], { color: "#555", weight: 2, dashArray: "2 6", className: "route-straight" }).addTo(routeLayer);
     }
+    base.map.invalidateSize();  // the block was hidden until now: let Leaflet measure it
     base.map.fitBounds(routeLayer.getBounds(), { padding: [30, 30], maxZoom: 18 });
-    base.map.invalidateSize();
   }
 
   async function showCoolSpot(lat, lon) {
@@ -76,16 +76,15 @@
       show("cool-spot", false);
       show("cool-none", true);
       text("cool-none", T.res_no_coolspots);
-      text("route-summary", "");
-      show("res-map", false);
+      show("route-block", false);
       return;
     }
     const open = spots.filter(s => s.open && s.lat != null && s.lon != null)
       .map(s => ({ s, d: HM.distanceM(lat, lon, s.lat, s.lon) })).sort((a, b) => a.d - b.d);
     show("cool-none", !open.length);
     show("cool-spot", !!open.length);
-    show("res-map", !!open.length);
-    if (!open.length) { text("cool-none", T.res_no_open_coolspot); text("route-summary", ""); return; }
+    show("route-block", !!open.length);
+    if (!open.length) { text("cool-none", T.res_no_open_coolspot); return; }
     const spot = open[0].s;
     text("c-name", spot.name || spot.id);
     text("c-kind", (T.res_kinds && T.res_kinds[spot.kind]) || spot.kind || "");
