@@ -167,10 +167,13 @@
     draw(last);
     const s = last.find(x => x.id === id);
     if (s && s.lat != null && !user) map.panTo([s.lat, s.lon]);
+    await loadChart(id);
+  }
+  async function loadChart(id) {
     try {
       const data = await (await fetch("/api/v1/heat/sensors/" + encodeURIComponent(id) + "/series")).json();
-      C.sensor(document.getElementById("sensor-chart"), data.points || [], VOC, LANG);
-    } catch (e) { /* the chart stays empty; the live values above still show */ }
+      if (id === selected) C.sensor(document.getElementById("sensor-chart"), data.points || [], VOC, LANG);
+    } catch (e) { /* the chart stays as it was; the live values above still show */ }
   }
   function text(id, v) { document.getElementById(id).textContent = v; }
   function showDetail(s) {
@@ -249,6 +252,7 @@
         C.trend(document.getElementById("trend"), tr.points, VOC, T, LANG);
         C.people(document.getElementById("people"), (await (await fetch("/api/v1/people/trend")).json()).points, T);
         await loadHistory(newest);
+        if (selected && plottedKey) loadChart(selected);  // a new window: extend its chart
         plottedKey = windowKey;
       }
       document.getElementById("live-dot").classList.remove("off");
