@@ -79,8 +79,9 @@ def at() -> Any:
 
 @bp.get("/times")
 def times() -> Any:
-    """The moments the slider can show: every heat window's end in ?since=&until= (default the
-    24 h up to the newest), read from the index alone."""
+    """The moments the slider can show in ?since=&until= (default the 24 h up to the newest):
+    every heat window's end (read from the index alone), and the middle of each hour whose
+    windows retention has folded into an hourly row."""
     db = get_db()
     until = time_arg("until")
     since = time_arg("since")
@@ -91,9 +92,17 @@ def times() -> Any:
             return jsonify({"times": []})
     if since is None:
         since = until - 24 * 3600
-    rows = db.execute('SELECT DISTINCT "end" FROM summaries WHERE kind = \'heat\' AND "end" > ? '
-                      'AND "end" <= ? ORDER BY "end"', (since, until)).fetchall()
-    return jsonify({"times": [r[0] for r in rows]})
+    raw = [r[0] for r in db.execute(
+        'SELECT DISTINCT "end" FROM summaries WHERE kind = \'heat\' AND "end" > ? '
+        'AND "end" <= ? ORDER BY "end"', (since, until)).fetchall()]
+    # Hours that retention folded (no raw window left in them): their middle, which /at
+    # answers from the hourly rows.
+    have = {int(t // 3600) for t in raw}
+    hours = [r[0] + 1800 for r in db.execute(
+        "SELECT DISTINCT hour FROM summaries_hourly WHERE kind = 'heat' AND hour + 1800 > ? "
+        "AND hour + 1800 <= ? ORDER BY hour", (since, until)).fetchall()
+        if int(r[0] // 3600) not in have]
+    return jsonify({"times": sorted(raw + hours)})
 
 
 @bp.get("/sensors/<device>/series")

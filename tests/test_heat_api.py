@@ -95,6 +95,11 @@ def test_the_slider_reaches_back_into_hourly_history(db_url: str) -> None:
     assert frame["wbgt_level"]["code"] == 1  # the contract's level of that mean
     series = c.get("/api/v1/heat/sensors/heat-001/series").get_json()
     assert [p["wbgt_c"] for p in series["points"]] == [pytest.approx(22.0)]
+    # The slider offers that hour (its middle), and the frame there is the hour's row.
+    times = c.get(f"/api/v1/heat/times?until={hour + 7200}").get_json()["times"]
+    assert times == [hour + 1800]
+    frame = c.get(f"/api/v1/heat/at?t={times[0]}").get_json()["sensors"][0]
+    assert frame["wbgt_c"] == pytest.approx(22.0)
 
 
 def test_the_sliders_moments_are_the_windows(town) -> None:
