@@ -27,6 +27,7 @@ from .users import (
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+# The same colours, in the same order, are the .gw-cN classes of static/site.css (no inline styles).
 GW_COLOURS = ("#0f5c4d", "#d9480f", "#1c7ed6", "#ae3ec9", "#2b8a3e", "#e67700", "#495057")
 
 

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
+import orjson
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from gateway.kernels.heat import LEVEL_NAMES_EN, LEVEL_NAMES_JA
+from machimori.contract.wbgt import level_json
 
 from .app import get_db
+from .heat_readings import freshness, json_response, reading
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-HEAT_FIELDS = ("air_c", "humidity", "surface_c", "globe_c", "illuminance", "battery")
-
-
-def _level(level: int | None) -> dict[str, Any] | None:
-    if level is None:
-        return None
-    return {"code": level, "ja": LEVEL_NAMES_JA[level], "en": LEVEL_NAMES_EN[level]}
 
 
 @bp.get("/health")
@@ -37,18 +31,18 @@ def sensors() -> Any:
     rows = get_db().execute(
         "SELECT id, gw, lat, lon, name, height_m, latest_end, latest, wbgt_level, state "
         "FROM devices WHERE kind = 'heat' ORDER BY id").fetchall()
+    newest = max((r["latest_end"] for r in rows), default=0.0)
+    stale_after = current_app.config["STALE_AFTER_S"]
     out = []
     for r in rows:
-        latest = json.loads(r["latest"])
         item: dict[str, Any] = {"id": r["id"], "gw": r["gw"], "lat": r["lat"], "lon": r["lon"],
                                 "name": r["name"], "updated": r["latest_end"]}
-        for f in HEAT_FIELDS:
-            item[f] = latest[f]["last"] if f in latest else None
-        item["wbgt_c"] = latest["wbgt_c"]["mean"] if "wbgt_c" in latest else None
-        item["wbgt_level"] = _level(r["wbgt_level"])
-        item["state"] = json.loads(r["state"]) if r["state"] else None
+        item.update(reading(orjson.loads(r["latest"])))
+        item["wbgt_level"] = level_json(r["wbgt_level"])
+        item["state"] = orjson.loads(r["state"]) if r["state"] else None
+        item["age_s"], item["stale"] = freshness(r["latest_end"], newest, stale_after)
         out.append(item)
-    return jsonify({"sensors": out, "time": time.time()})
+    return json_response({"sensors": out, "time": time.time(), "newest": newest or None})
 
 
 def time_arg(name: str) -> float | None:
@@ -89,12 +83,11 @@ def heat_trend() -> Any:
     if (span := _span(db, "heat")) is None:
         return jsonify({"points": []})
     since, until = span
-    mean = db.json_number('"values"', "wbgt_c", "mean")
-    mx = db.json_number('"values"', "wbgt_c", "max")
+    # wbgt_mean / wbgt_max: columns with a covering index (migration 0020), not JSON per row.
     rows = db.execute(
-        f'SELECT "end" AS t, avg({mean}) AS mean, max({mx}) AS mx, count(*) AS n FROM summaries '
-        "WHERE kind='heat' AND \"end\" > ? AND \"end\" <= ? GROUP BY \"end\" ORDER BY \"end\"",
-        (since, until)).fetchall()
+        'SELECT "end" AS t, avg(wbgt_mean) AS mean, max(wbgt_max) AS mx, count(*) AS n '
+        "FROM summaries WHERE kind='heat' AND \"end\" > ? AND \"end\" <= ? "
+        'GROUP BY "end" ORDER BY "end"', (since, until)).fetchall()
     points = [{"t": r["t"], "mean": round(r["mean"], 2), "max": r["mx"], "n": r["n"]}
               for r in rows if r["mean"] is not None]
     return jsonify({"points": _complete(points, "n")})
@@ -109,10 +102,9 @@ def people_trend() -> Any:
         return jsonify({"points": []})
     since, until = span
     people = db.json_number('"values"', "unique_devices", "last")
-    wbgt = db.json_number('"values"', "wbgt_c", "mean")
     rows = db.execute(
         f'SELECT "end" AS t, sum(CASE WHEN kind = \'people\' THEN {people} END) AS people, '
-        f"avg(CASE WHEN kind = 'heat' THEN {wbgt} END) AS wbgt, "
+        "avg(CASE WHEN kind = 'heat' THEN wbgt_mean END) AS wbgt, "
         "sum(CASE WHEN kind = 'people' THEN 1 ELSE 0 END) AS gateways FROM summaries "
         "WHERE kind IN ('people', 'heat') AND \"end\" > ? AND \"end\" <= ? "
         'GROUP BY "end" ORDER BY "end"', (since, until)).fetchall()

@@ -16,6 +16,8 @@ BLUEPRINT_MODULES = [
     "collector.api",
     "collector.api_data",
     "collector.heat",
+    "collector.heat_api",
+    "collector.residents",
     "collector.admin",
     "collector.metrics",
     "collector.ngsi",
@@ -35,6 +37,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         DATABASE="data/collector.sqlite",
         BASEMAP=None,  # optional GeoJSON file with streets for the maps
         LIVE_REFRESH_MS=2000,
+        # Map tiles (XYZ URL template; empty: the offline base only) and their attribution.
+        TILE_URL="https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
+        TILE_ATTRIBUTION="地理院タイル",
+        TILE_ATTRIBUTION_URL="https://maps.gsi.go.jp/development/ichiran.html",
+        STALE_AFTER_S=900.0,  # a sensor this far behind the town's newest reading is greyed
         SECRET_KEY=None,  # default: generated and stored in the database
         SESSION_COOKIE_SECURE=False,  # set True behind HTTPS (MACHIMORI_SESSION_COOKIE_SECURE)
     )
@@ -58,6 +65,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     for name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(name).bp)
+
+    from .csp import content_security_policy
+
+    csp = content_security_policy(app.config["TILE_URL"])
+
+    @app.after_request
+    def security_headers(resp: Any) -> Any:
+        # Every response, pages and API alike: scripts and styles only from our own files.
+        resp.headers["Content-Security-Policy"] = csp
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        return resp
 
     @app.get("/")
     def index() -> Any:

@@ -70,10 +70,16 @@ def _statements(sql: str) -> list[str]:
 
 
 SUMMARY_COLS = ("id", "gw", "seq", "kind", "device", "start", '"end"', "n", '"values"',
-                "wbgt_level", "received_at", "digest")
+                "wbgt_level", "received_at", "digest", "wbgt_mean", "wbgt_max")
 EVENT_COLS = ("id", "gw", "seq", "kind", "device", "ts", "priority", "data", "received_at",
               "digest")
 INSERT_CHUNK = 400  # rows per statement: well under SQLite's and psycopg's parameter limits
+
+
+def _wbgt_columns(values: dict[str, Any]) -> tuple[float | None, float | None]:
+    """A window's WBGT mean and max, kept as columns for the area trend (migration 0020)."""
+    w = values.get("wbgt_c")
+    return (w["mean"], w["max"]) if w else (None, None)
 
 
 @dataclass
@@ -167,8 +173,8 @@ class Store:
             values = {id(p): orjson.dumps(p["values"]).decode() for p in summaries}
             new = self._insert_new("summaries", SUMMARY_COLS, [
                 (p["id"], p["gw"], p["seq"], p["kind"], p["device"], p["start"], p["end"],
-                 p["n"], values[id(p)], p.get("wbgt_level"), now, raws[id(p)][2])
-                for p in summaries])
+                 p["n"], values[id(p)], p.get("wbgt_level"), now, raws[id(p)][2],
+                 *_wbgt_columns(p["values"])) for p in summaries])
             fresh = _first_of_each(summaries, new)  # a batch may hold one id twice
             if self.sinks and fresh:
                 db.executemany("INSERT INTO sink_queue (sink, payload, queued_at) VALUES (?,?,?)",

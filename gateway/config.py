@@ -14,6 +14,7 @@ from typing import Any
 
 from machimori import mqtt_link
 from machimori.contract.mqtt import GW_ID_RE
+from machimori.contract.places import place_name_problem
 
 DEVICE_KINDS = ("heat", "tag", "meter")
 MAC_RE = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
@@ -193,8 +194,11 @@ def _device(d: dict[str, Any], i: int) -> Device:
     if ppk <= 0:
         raise ConfigError(f"{p}.pulses_per_kwh", "must be positive (see the meter's label)")
     height = _get(d, "height_m", float, p, None)
+    name = _get(d, "name", str, p, "")
+    if name and (why := place_name_problem(name)) is not None:
+        raise ConfigError(f"{p}.name", why)  # the collector would refuse every summary
     return Device(
-        id=did, kind=kind, address=address, lat=lat, lon=lon, name=_get(d, "name", str, p, ""),
+        id=did, kind=kind, address=address, lat=lat, lon=lon, name=name,
         height_m=height, mounting=_get(d, "mounting", str, p, ""),
         shade_class=_get(d, "shade_class", str, p, ""), key=key,
         household=_get(d, "household", str, p, None), person=_get(d, "person", str, p, None),

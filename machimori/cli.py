@@ -23,6 +23,25 @@ COMMAND_MODULES = [
 ]
 
 
+# Third-party packages of the optional extras (pyproject.toml): a command module that needs a
+# missing one is left out, so `pip install '.[collector]'` alone still runs the collector's
+# commands. Any other import error is a bug and is raised.
+OPTIONAL_PACKAGES = {"numba", "llvmlite", "bleak", "serial", "amqtt", "flask", "waitress",
+                     "psycopg", "argon2", "influxdb_client"}
+MISSING: list[str] = []  # "module (package)" left out, shown in --help
+
+
+def _register(sub: argparse._SubParsersAction, module: str) -> None:
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in OPTIONAL_PACKAGES:
+            raise
+        MISSING.append(f"{module} (needs {exc.name})")
+        return
+    mod.register(sub)
+
+
 def register_group(sub: argparse._SubParsersAction, name: str, help_: str, description: str,
                    modules: list[str]) -> None:
     """A sub-command with sub-commands of its own, each module adding some (register(sub))."""
@@ -30,7 +49,7 @@ def register_group(sub: argparse._SubParsersAction, name: str, help_: str, descr
     inner = group.add_subparsers(dest=f"{name}_command", metavar=f"{name.upper()}_COMMAND")
     inner.required = True
     for module in modules:
-        importlib.import_module(module).register(inner)
+        _register(inner, module)
 
 
 def subgroup(sub: argparse._SubParsersAction, name: str, help_: str,
@@ -54,7 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+        _register(sub, name)
+    if MISSING:
+        parser.epilog = ("Left out, their extra is not installed (pip install "
+                         "'machimori[gateway,collector,demo]'): " + ", ".join(MISSING))
     return parser
 
 

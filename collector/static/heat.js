@@ -1,38 +1,61 @@
-// Live heat map: polls /api/v1/sensors and redraws the SVG map and the area trend.
+// The planners' heat map: Leaflet over 地理院タイル (or the town's streets when tiles cannot
+// load), sensors coloured by the contract's WBGT levels, an interpolated heat surface, a time
+// slider over history and a chart per sensor. Data is only ever put in with textContent.
 (function () {
   "use strict";
-  const M = window.MACHIMORI, T = M.texts;
-  const svgNS = "http://www.w3.org/2000/svg";
-  const map = document.getElementById("map"), trend = document.getElementById("trend");
-  let basemap = null, bounds = null, selected = null, last = [], layer = "wbgt", plottedKey = "";
+  const C = window.MachimoriCharts, HM = window.MachimoriHeatMath;
+  const conf = document.getElementById("heat-config").dataset;
+  const T = JSON.parse(conf.texts), CFG = JSON.parse(conf.cfg), LANG = conf.lang;
   const RAMP = ["#313695", "#4575b4", "#74add1", "#fee090", "#f46d43", "#a50026"];
   const FIELD = { air: "air_c", surface: "surface_c" };
+  const SUN = { sun: "#f4b400", shade: "#3f51b5" };
+  let VOC = null, layer = "wbgt", selected = new URLSearchParams(location.search).get("sensor");
+  let last = [], markers = new Map(), surface = null, fitted = false, plottedKey = "";
+  let windows = [], viewing = null;  // viewing: null = live, else the slider's Unix time
 
+  // ---- the map and its base (static/basemap.js)
+  const base = window.MachimoriBase.create("map", CFG.tile_url, "offline-note");
+  const map = base.map, streets = base.streets, loadStreets = base.loadStreets;
+
+  // ---- colours
   function ramp(v, lo, hi) {
     const x = Math.max(0, Math.min(0.999, (v - lo) / Math.max(hi - lo, 0.1)));
     return RAMP[Math.floor(x * RAMP.length)];
   }
-  function range(sensors, f) {
-    const vs = sensors.map(s => s[f]).filter(v => v != null);
+  function limits(sensors, f) {
+    const vs = sensors.filter(s => !s.stale).map(s => s[f]).filter(v => v != null);
     return vs.length ? [Math.floor(Math.min(...vs)), Math.ceil(Math.max(...vs))] : [0, 1];
   }
-  function colour(s, lims) {
-    if (layer === "wbgt") return s.wbgt_level ? M.colours[s.wbgt_level.code] : "#bbb";
-    if (layer === "sun") {
-      const st = s.state && s.state.sun;
-      return st === "sun" ? "#f4b400" : st === "shade" ? "#5c6bc0" : "#bbb";
-    }
-    const v = s[FIELD[layer]];
-    return v == null ? "#bbb" : ramp(v, lims[0], lims[1]);
+  function shadeColour(fr) {  // modelled fraction of shade 0..1: sun yellow → shade blue
+    return fr < 0.33 ? SUN.sun : fr < 0.67 ? "#9fa8da" : SUN.shade;
   }
+  function colour(s, lims) {
+    if (s.stale) return VOC.no_data_colour;
+    if (layer === "wbgt") return s.wbgt_level ? VOC.levels[s.wbgt_level.code].colour : VOC.no_data_colour;
+    if (layer === "sun") return SUN[s.state && s.state.sun] || VOC.no_data_colour;
+    if (layer === "modelled_shade") return s.modelled_shade == null ? VOC.no_data_colour : shadeColour(s.modelled_shade);
+    const v = s[FIELD[layer]];
+    return v == null ? VOC.no_data_colour : ramp(v, lims[0], lims[1]);
+  }
+  function fmt(v, d) { return v == null ? "—" : v.toFixed(d); }
   function label(s) {
+    if (s.stale) return s.age_s == null ? "—" : T.ago.replace("{minutes}", Math.round(s.age_s / 60));
     if (layer === "wbgt") return fmt(s.wbgt_c, 1);
-    if (layer === "sun") return s.state ? T[s.state.sun] : "";
+    if (layer === "sun") return s.state ? T[s.state.sun] : "—";
+    if (layer === "modelled_shade") return s.modelled_shade == null ? "—" : Math.round(s.modelled_shade * 100) + "%";
     return fmt(s[FIELD[layer]], 1);
   }
+  function span(text, cls) {
+    const e = document.createElement("span");
+    e.className = cls;
+    e.textContent = text;
+    return e;
+  }
+
+  // ---- legend and layers
   function showLegend(lims) {
     document.getElementById("legend-wbgt").hidden = layer !== "wbgt";
-    document.getElementById("legend-sun").hidden = layer !== "sun";
+    document.getElementById("legend-sun").hidden = layer !== "sun" && layer !== "modelled_shade";
     const r = document.getElementById("legend-ramp");
     r.hidden = !(layer in FIELD);
     if (!r.hidden) {
@@ -43,147 +66,202 @@
   }
   document.querySelectorAll(".layers button").forEach(b => b.addEventListener("click", () => {
     layer = b.dataset.layer;
-    document.querySelectorAll(".layers button").forEach(x => x.classList.toggle("on", x === b));
-    drawMap(last);
+    document.querySelectorAll(".layers button").forEach(x => {
+      x.classList.toggle("on", x === b);
+      x.setAttribute("aria-pressed", x === b ? "true" : "false");
+    });
+    draw(last);
   }));
+  document.getElementById("surface-toggle").addEventListener("change", () => draw(last));
 
-  function el(name, attrs, parent) {
-    const e = document.createElementNS(svgNS, name);
-    for (const k in attrs) e.setAttribute(k, attrs[k]);
-    if (parent) parent.appendChild(e);
-    return e;
+  // ---- the interpolated heat surface (IDW on a grid, drawn on a canvas as an image overlay)
+  function drawSurface(sensors, lims) {
+    if (surface) { map.removeLayer(surface); surface = null; }
+    const field = layer === "wbgt" ? "wbgt_c" : FIELD[layer];
+    if (!field || !document.getElementById("surface-toggle").checked) return;
+    const pts = sensors.filter(s => !s.stale && s.lat != null && s[field] != null)
+      .map(s => ({ lat: s.lat, lon: s.lon, v: s[field] }));
+    if (pts.length < 2) return;
+    let [s0, w0, n0, e0] = [90, 180, -90, -180];
+    pts.forEach(p => { s0 = Math.min(s0, p.lat); n0 = Math.max(n0, p.lat); w0 = Math.min(w0, p.lon); e0 = Math.max(e0, p.lon); });
+    const pad = 0.003;
+    const box = [s0 - pad, w0 - pad, n0 + pad, e0 + pad];
+    const nx = 96, ny = 96;
+    const grid = HM.idwGrid(pts, box, nx, ny, 400);
+    const cv = document.createElement("canvas");
+    cv.width = nx; cv.height = ny;
+    const ctx = cv.getContext("2d"), img = ctx.createImageData(nx, ny);
+    for (let i = 0; i < grid.length; i++) {
+      const v = grid[i];
+      if (isNaN(v)) continue;
+      const hex = layer === "wbgt" ? HM.levelOf(v, VOC).colour : ramp(v, lims[0], lims[1]);
+      img.data[i * 4] = parseInt(hex.slice(1, 3), 16);
+      img.data[i * 4 + 1] = parseInt(hex.slice(3, 5), 16);
+      img.data[i * 4 + 2] = parseInt(hex.slice(5, 7), 16);
+      img.data[i * 4 + 3] = 150;
+    }
+    ctx.putImageData(img, 0, 0);
+    surface = L.imageOverlay(cv.toDataURL(), [[box[0], box[1]], [box[2], box[3]]],
+      { opacity: 0.55, className: "heat-surface", interactive: false }).addTo(map);
+    surface.bringToBack();
   }
-  function computeBounds(sensors) {
-    const pts = sensors.filter(s => s.lat != null).map(s => [s.lon, s.lat]);
-    if (basemap) basemap.features.forEach(f => f.geometry.coordinates.forEach(c => pts.push(c)));
-    if (!pts.length) return null;
-    let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
-    pts.forEach(([x, y]) => { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); });
-    const k = Math.cos((y0 + y1) / 2 * Math.PI / 180);  // keep metres square on screen
-    const w = Math.max((x1 - x0) * k, 1e-6), h = Math.max(y1 - y0, 1e-6);
-    const s = Math.min(720 / w, 520 / h);  // margins keep edge labels inside
-    return { x0, y1, k, s, ox: (800 - w * s) / 2, oy: (600 - h * s) / 2 };
-  }
-  function project(lon, lat) {
-    const b = bounds;
-    return [b.ox + (lon - b.x0) * b.k * b.s, b.oy + (b.y1 - lat) * b.s];
-  }
-  function fmt(v, d) { return v == null ? "—" : v.toFixed(d); }
-  function showDetail(s) {
-    const lv = s.wbgt_level ? s.wbgt_level[M.lang] : "—";
-    document.getElementById("detail").innerHTML =
-      `<b>${s.name || s.id}</b> <small>${s.id}</small><table>` +
-      `<tr><td>${T.wbgt}</td><td><b>${fmt(s.wbgt_c, 1)} °C</b> (${lv})</td></tr>` +
-      `<tr><td>${T.air}</td><td>${fmt(s.air_c, 1)} °C</td></tr>` +
-      `<tr><td>${T.humidity}</td><td>${fmt(s.humidity, 0)} %</td></tr>` +
-      `<tr><td>${T.surface}</td><td>${fmt(s.surface_c, 1)} °C</td></tr>` +
-      (s.state ? `<tr><td>${T.layer_sun}</td><td>${T[s.state.sun]}${s.state.hot_spot ? " · " + T.hot_spot : ""}</td></tr>` +
-        (s.state.faults.length ? `<tr><td>${T.faults}</td><td>${s.state.faults.join(", ")}</td></tr>` : "") : "") +
-      `</table>`;
-  }
-  function drawMap(sensors) {
-    bounds = computeBounds(sensors);
-    map.textContent = "";
-    if (!bounds) return;
-    if (basemap) basemap.features.forEach(f => {
-      const c = f.geometry.coordinates.map(([x, y]) => project(x, y));
-      el("polyline", { points: c.map(p => p.join(",")).join(" "), class: "street" }, map);
-    });
-    const lims = layer in FIELD ? range(sensors, FIELD[layer]) : null;
+
+  // ---- sensors
+  function draw(sensors) {
+    if (!VOC) return;
+    const lims = layer in FIELD ? limits(sensors, FIELD[layer]) : null;
     showLegend(lims);
+    const hasModel = sensors.some(s => s.modelled_shade != null);
+    document.querySelector("button[data-layer=modelled_shade]").disabled = !hasModel;
+    document.getElementById("no-model").hidden = hasModel;
+    drawSurface(sensors, lims);
+    // Permanent labels while they fit: names only on a wide map (a phone shows the values).
+    const seen = new Set(), many = sensors.length > 150;
+    const narrow = document.getElementById("map").clientWidth < 600;
     sensors.forEach(s => {
-      if (s.lat == null) return;
-      const [x, y] = project(s.lon, s.lat);
-      const code = s.wbgt_level ? s.wbgt_level.code : null;
-      const hot = s.state && s.state.hot_spot ? " hot" : "";
-      const c = el("circle", { cx: x, cy: y, r: 13, fill: colour(s, lims),
-        class: "sensor" + hot + (selected === s.id ? " sel" : ""), "data-id": s.id,
-        "data-level": code == null ? "" : code }, map);
-      el("title", {}, c).textContent = `${s.name || s.id}: ${fmt(s.wbgt_c, 1)} °C`;
-      c.addEventListener("click", () => { selected = s.id; showDetail(s); drawMap(last); });
-      const t = el("text", { x: x, y: y - 17, class: "val" }, map);
-      t.textContent = label(s);
+      if (s.lat == null || s.lon == null) return;
+      seen.add(s.id);
+      let m = markers.get(s.id);
+      if (!m) {
+        m = L.circleMarker([s.lat, s.lon], { radius: 11, weight: 1.5, color: "#333", fillOpacity: 0.95 });
+        m.on("click", () => select(s.id, true));
+        m.addTo(map);
+        markers.set(s.id, m);
+        const el = m.getElement();
+        el.setAttribute("data-id", s.id);
+        el.setAttribute("tabindex", "0");
+        el.setAttribute("role", "button");
+        el.addEventListener("keydown", ev => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); select(s.id, true); } });
+      }
+      m.setLatLng([s.lat, s.lon]);
+      const fill = colour(s, lims);
+      m.setStyle({ fillColor: fill, dashArray: s.stale ? "3 3" : null, weight: selected === s.id ? 4 : 1.5,
+        color: selected === s.id ? "#000" : "#333" });
+      const el = m.getElement();
+      el.setAttribute("class", "leaflet-interactive sensor" + (s.stale ? " stale" : "") +
+        (s.state && s.state.hot_spot ? " hot" : "") + (selected === s.id ? " sel" : ""));
+      el.setAttribute("data-level", s.wbgt_level ? s.wbgt_level.code : "");
+      el.setAttribute("aria-label", (s.name || s.id) + ": " + label(s));
+      // Tooltips take a DOM node (never an HTML string): the name is device-supplied text.
+      const tip = document.createElement("div");
+      if (!narrow) tip.appendChild(span(s.name || s.id, "tip-name"));
+      tip.appendChild(document.createTextNode(" " + label(s)));
+      if (!m.getTooltip()) m.bindTooltip(tip, { permanent: !many, direction: "top", offset: [0, -10], className: "val" });
+      else m.setTooltipContent(tip);
     });
-  }
-  function drawTrend(points) {
-    trend.textContent = "";
-    if (!points.length) return;
-    const L = 50, R = 780, TOP = 10, B = 190;
-    const ts = points.map(p => p.t), vs = points.flatMap(p => [p.mean, p.max]);
-    const t0 = Math.min(...ts), t1 = Math.max(...ts, t0 + 1);
-    const v0 = Math.floor(Math.min(...vs, 21) - 1), v1 = Math.ceil(Math.max(...vs, 31) + 1);
-    const X = t => L + (t - t0) / (t1 - t0) * (R - L), Y = v => B - (v - v0) / (v1 - v0) * (B - TOP);
-    [21, 25, 28, 31].forEach((b, i) => {
-      el("rect", { x: L, y: Y(Math.min(b + (i < 3 ? [4, 3, 3][i] : 99), v1)), width: R - L,
-        height: Math.max(0, Y(b) - Y(Math.min(b + (i < 3 ? [4, 3, 3][i] : 99), v1))),
-        fill: M.colours[i + 1], opacity: 0.18 }, trend);
-    });
-    for (let v = v0; v <= v1; v += 2) {
-      el("line", { x1: L, x2: R, y1: Y(v), y2: Y(v), class: "grid-line" }, trend);
-      el("text", { x: L - 6, y: Y(v) + 4, class: "tick", "text-anchor": "end" }, trend).textContent = v + "°";
+    for (const [id, m] of markers) if (!seen.has(id)) { map.removeLayer(m); markers.delete(id); }
+    if (!fitted) {
+      const b = L.latLngBounds(sensors.filter(s => s.lat != null).map(s => [s.lat, s.lon]));
+      if (streets.getLayers().length) b.extend(streets.getBounds());
+      if (b.isValid()) { map.fitBounds(b, { padding: [20, 20] }); fitted = true; }
     }
-    const hh = t => new Date(t * 1000).toLocaleTimeString(M.lang === "ja" ? "ja-JP" : "en-GB",
-      { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Tokyo" });
-    for (let i = 0; i <= 4; i++) {
-      const t = t0 + (t1 - t0) * i / 4;
-      el("text", { x: X(t), y: B + 18, class: "tick", "text-anchor": "middle" }, trend).textContent = hh(t);
-    }
-    el("line", { x1: L, x2: R, y1: B, y2: B, class: "axis" }, trend);
-    el("polyline", { points: points.map(p => X(p.t) + "," + Y(p.max)).join(" "), class: "line-max" }, trend);
-    el("polyline", { points: points.map(p => X(p.t) + "," + Y(p.mean)).join(" "), class: "line-mean" }, trend);
-    el("text", { x: R - 120, y: 24, class: "tick" }, trend).textContent = "— " + T.mean + "   - - " + T.max;
+    if (selected) showDetail(sensors.find(x => x.id === selected));
   }
-  function drawPeople(points) {
-    const svg = document.getElementById("people");
-    svg.textContent = "";
-    if (!points.length) return;
-    const L = 50, R = 750, TOP = 10, B = 190;
-    const t0 = Math.min(...points.map(p => p.t)), t1 = Math.max(...points.map(p => p.t), t0 + 1);
-    const pmax = Math.max(5, ...points.map(p => p.people)) * 1.1;
-    const ws = points.filter(p => p.wbgt != null).map(p => p.wbgt);
-    const w0 = Math.floor(Math.min(...ws, 25) - 1), w1 = Math.ceil(Math.max(...ws, 31) + 1);
-    const X = t => L + (t - t0) / (t1 - t0) * (R - L);
-    const bw = Math.max(1, (R - L) / points.length - 1);
-    points.forEach(p => el("rect", { x: X(p.t) - bw / 2, y: B - p.people / pmax * (B - TOP),
-      width: bw, height: p.people / pmax * (B - TOP), class: "bar-people" }, svg));
-    const YW = v => B - (v - w0) / (w1 - w0) * (B - TOP);
-    el("polyline", { points: points.filter(p => p.wbgt != null).map(p => X(p.t) + "," + YW(p.wbgt)).join(" "),
-      class: "line-max" }, svg);
-    for (let k = 0; k <= 4; k++) {
-      const v = pmax * k / 4;
-      el("text", { x: L - 6, y: B - k / 4 * (B - TOP) + 4, class: "tick", "text-anchor": "end" }, svg).textContent = Math.round(v);
-      const w = w0 + (w1 - w0) * k / 4;
-      el("text", { x: R + 6, y: YW(w) + 4, class: "tick" }, svg).textContent = w.toFixed(0) + "°";
-    }
-    el("line", { x1: L, x2: R, y1: B, y2: B, class: "axis" }, svg);
-    el("text", { x: L, y: 24, class: "tick" }, svg).textContent = "▮ " + T.people + "   - - " + T.wbgt + " (°C)";
+
+  // ---- one sensor: its details and its chart
+  async function select(id, user) {
+    selected = id;
+    const url = new URL(location.href);
+    url.searchParams.set("sensor", id);
+    window.history.replaceState(null, "", url);
+    draw(last);
+    const s = last.find(x => x.id === id);
+    if (s && s.lat != null && !user) map.panTo([s.lat, s.lon]);
+    await loadChart(id);
   }
+  async function loadChart(id) {
+    try {
+      const data = await (await fetch("/api/v1/heat/sensors/" + encodeURIComponent(id) + "/series")).json();
+      if (id === selected) C.sensor(document.getElementById("sensor-chart"), data.points || [], VOC, LANG);
+    } catch (e) { /* the chart stays as it was; the live values above still show */ }
+  }
+  function text(id, v) { document.getElementById(id).textContent = v; }
+  function showDetail(s) {
+    document.getElementById("detail-hint").hidden = !!s;
+    document.getElementById("detail-body").hidden = !s;
+    if (!s) return;
+    text("d-name", s.name || s.id);
+    text("d-id", s.id);
+    const chip = document.getElementById("d-level");
+    chip.className = "level-chip " + (s.wbgt_level && !s.stale ? "lv-" + s.wbgt_level.code : "lv-none");
+    chip.textContent = s.wbgt_level ? s.wbgt_level[LANG] : "—";
+    text("d-age", s.stale && s.age_s != null ? T.ago.replace("{minutes}", Math.round(s.age_s / 60)) : "");
+    text("d-wbgt", fmt(s.wbgt_c, 1));
+    text("d-air", fmt(s.air_c, 1));
+    text("d-humidity", fmt(s.humidity, 0));
+    text("d-surface", fmt(s.surface_c, 1));
+    text("d-sun", s.state ? T[s.state.sun] + (s.state.hot_spot ? " · " + T.hot_spot : "") : "—");
+    text("d-faults", s.state && s.state.faults && s.state.faults.length ? s.state.faults.join(", ") : "—");
+  }
+
+  // ---- the time slider: the trend's windows over the last 24 h
+  const slider = document.getElementById("time-slider"), liveBtn = document.getElementById("time-live");
+  function stamp(t) {
+    return new Date(t * 1000).toLocaleString(LANG === "ja" ? "ja-JP" : "en-GB", { timeZone: "Asia/Tokyo" });
+  }
+  async function loadHistory(newest) {
+    windows = (await (await fetch("/api/v1/heat/times?until=" + newest)).json()).times;
+    slider.disabled = windows.length < 2;
+    slider.max = Math.max(0, windows.length - 1);
+    if (viewing === null) { slider.value = slider.max; text("time-label", T.live); }
+  }
+  slider.addEventListener("input", async () => {
+    const t = windows[+slider.value];
+    if (t == null) return;
+    viewing = +slider.value === windows.length - 1 ? null : t;
+    liveBtn.disabled = viewing === null;
+    text("time-label", viewing === null ? T.live : stamp(t));
+    if (viewing === null) { refresh(); return; }
+    const data = await (await fetch("/api/v1/heat/at?t=" + t)).json();
+    if (viewing !== t) return;  // the slider moved on meanwhile
+    last = data.sensors;
+    draw(last);
+  });
+  liveBtn.addEventListener("click", () => {
+    viewing = null;
+    liveBtn.disabled = true;
+    slider.value = slider.max;
+    text("time-label", T.live);
+    refresh();
+  });
+
+  // ---- live updates
   async function refresh() {
     try {
-      if (basemap === null) basemap = await (await fetch("/api/v1/basemap")).json();
+      if (VOC === null) {
+        VOC = await (await fetch("/api/v1/heat/levels")).json();
+        await loadStreets();
+      }
+      if (viewing !== null) return;
       const data = await (await fetch("/api/v1/sensors")).json();
+      if (viewing !== null) return;
       last = data.sensors;
-      drawMap(last);
-      const newest = Math.max(0, ...last.map(s => s.updated || 0));
-      document.getElementById("count").textContent = last.length;
-      document.getElementById("updated").textContent = newest ?
-        new Date(newest * 1000).toLocaleString(M.lang === "ja" ? "ja-JP" : "en-GB", { timeZone: "Asia/Tokyo" }) : "—";
-      if (selected) { const s = last.find(x => x.id === selected); if (s) showDetail(s); }
-      // The 6-hour plots change only when a window arrives (or fills up): ask only then.
+      draw(last);
+      const newest = data.newest || 0;
+      text("count", last.length);
+      text("stale-count", last.filter(s => s.stale).length);
+      text("updated", newest ? stamp(newest) : "—");
+      if (selected && !document.getElementById("map").dataset.opened) {
+        document.getElementById("map").dataset.opened = "1";
+        if (last.some(s => s.id === selected)) select(selected, false);
+      }
+      // The plots change only when a window arrives (or fills up): ask only then.
       const windowKey = newest + ":" + last.filter(s => s.updated === newest).length;
-      if (windowKey !== plottedKey) {
+      if (windowKey !== plottedKey && newest) {
         const tr = await (await fetch("/api/v1/heat/trend")).json();
-        drawTrend(tr.points);
-        drawPeople((await (await fetch("/api/v1/people/trend")).json()).points);
+        C.trend(document.getElementById("trend"), tr.points, VOC, T, LANG);
+        C.people(document.getElementById("people"), (await (await fetch("/api/v1/people/trend")).json()).points, T);
+        await loadHistory(newest);
+        if (selected && plottedKey) loadChart(selected);  // a new window: extend its chart
         plottedKey = windowKey;
       }
       document.getElementById("live-dot").classList.remove("off");
-      document.getElementById("live-text").textContent = T.live;
+      text("live-text", T.live);
     } catch (e) {
       document.getElementById("live-dot").classList.add("off");
-      document.getElementById("live-text").textContent = T.conn_lost;
+      text("live-text", T.conn_lost);
     }
   }
   refresh();
-  setInterval(refresh, M.refreshMs);
+  setInterval(refresh, CFG.refresh_ms);
 })();

@@ -1,7 +1,7 @@
 """Heat kernels: WBGT estimate from weather and its Ministry of the Environment level.
 
-Levels (環境省「日常生活に関する指針」, plus level 0 below 注意):
-    0 ほぼ安全 (< 21), 1 注意 (21–25), 2 警戒 (25–28), 3 厳重警戒 (28–31), 4 危険 (≥ 31)
+Levels (環境省「日常生活に関する指針」, plus level 0 below 注意) are defined once in
+machimori/contract/wbgt.py: 0 ほぼ安全 (< 21), 1 注意, 2 警戒, 3 厳重警戒, 4 危険 (≥ 31).
 """
 
 from __future__ import annotations
@@ -9,9 +9,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-LEVEL_BOUNDS = np.array([21.0, 25.0, 28.0, 31.0])
-LEVEL_NAMES_JA = ("ほぼ安全", "注意", "警戒", "厳重警戒", "危険")
-LEVEL_NAMES_EN = ("almost safe", "caution", "warning", "severe warning", "danger")
+from machimori.contract import wbgt as wbgt_vocabulary
+
+# The level vocabulary is the contract's (machimori/contract/wbgt.py), shared with the pages.
+LEVEL_BOUNDS = np.array(wbgt_vocabulary.BOUNDS)
+LEVEL_NAMES_JA = wbgt_vocabulary.NAMES_JA
+LEVEL_NAMES_EN = wbgt_vocabulary.NAMES_EN
 # Sunlight's luminous efficacy, lux per W/m²; turns a lux reading into a solar-radiation estimate.
 LUX_PER_WM2 = 110.0
 # A light sensor's reading at or above this is its full scale, not the sky's: the heat node's

@@ -1,0 +1,7 @@
+-- Each heat window's WBGT mean and max as columns, with a covering index, so the area trend
+-- over 1,000 sensors reads the index instead of parsing every window's JSON (bench/heat_api.py).
+ALTER TABLE summaries ADD COLUMN wbgt_mean REAL;
+ALTER TABLE summaries ADD COLUMN wbgt_max REAL;
+UPDATE summaries SET wbgt_mean = json_extract("values", '$.wbgt_c.mean'),
+    wbgt_max = json_extract("values", '$.wbgt_c.max') WHERE kind = 'heat';
+CREATE INDEX summaries_kind_end_wbgt ON summaries (kind, "end", wbgt_mean, wbgt_max);
