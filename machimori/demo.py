@@ -75,6 +75,7 @@ def _demo_admin(db: Path, data: Path) -> str:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from sim import truth
     from sim.commands import write_town
     from sim.town import sim_epoch
 
@@ -100,10 +101,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                                           logs / "broker.log")))
             wait_for(lambda: port_open(bport), 30, "the broker to listen")
         town_dir = data / "town"
-        _, configs = write_town(town_dir, mqtt_url, seed=args.seed, speed=args.speed,
-                                sim_start=sim_epoch(), wall_anchor=time.time(),
-                                gateways=args.gateways, nodes=args.nodes,
-                                residents=args.residents, households=args.households)
+        town, configs = write_town(town_dir, mqtt_url, seed=args.seed, speed=args.speed,
+                                   sim_start=sim_epoch(), wall_anchor=time.time(),
+                                   gateways=args.gateways, nodes=args.nodes,
+                                   residents=args.residents, households=args.households)
+        # Ground truth: every injected anomaly, for `machimori sim score`.
+        truth.write(data / "truth.jsonl", truth.rows_for(town, sim_epoch()))
         db = data / "collector.sqlite"
         print(f"[2/4] starting the collector (database {db})", flush=True)
         procs.append(("collector", spawn(
@@ -129,6 +132,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"[4/4] running. Open {url}  (English: {url}heat?lang=en)", flush=True)
         print(f"      admin pages: {url}admin/  user 'admin', password '{admin_pw}' "
               f"(kept in {data / 'admin-password.txt'})", flush=True)
+        print(f"      ground truth in {data / 'truth.jsonl'}: score it with `machimori sim score "
+              f"--truth {data / 'truth.jsonl'} --db {db}`", flush=True)
         print("      Ctrl-C stops everything." if args.seconds is None else
               f"      stopping after {args.seconds:g} s.", flush=True)
         t0 = time.monotonic()

@@ -83,7 +83,7 @@ class SimSource:
                 self._incidents.setdefault(a.device, []).append(a)
             elif a.kind in ("bus_noise", "light_missing", "sensor_stuck", "sensor_dead"):
                 self._faults.setdefault(a.device, []).append(a)
-        self.sim_start: float | None = sim_start
+        self.sim_start: float | None = sim_start if sim_start is not None else town.start
         self._gw_index = [g.id for g in town.gateways].index(gw_id)
         self._arrivals: dict[int, list[tuple[float, float, str]]] = {}
         self._tag_cfg = {r.id: tag_config(r.key) for r in self.residents}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,7 @@ class Town:
     streets: tuple[tuple[tuple[float, float], tuple[float, float]], ...] = field(repr=False)
     buildings: tuple[st.Building, ...] = field(default=(), repr=False)  # local metres
     origin: str = "generated"  # or the file the streets came from
+    start: float | None = None  # unix time the anomalies count from (None: the first poll)
 
     @cached_property
     def by_gateway(self) -> dict[str, dict[str, list]]:
@@ -147,9 +148,10 @@ def to_local(center: tuple[float, float], lat: float, lon: float) -> st.Point:
 
 def town_for(sim: Any) -> Town:
     """The town a gateway configuration's [sim] section describes (every gateway alike)."""
-    return build_town(sim.town_seed, gateways=sim.gateways, nodes=sim.nodes,
+    town = build_town(sim.town_seed, gateways=sim.gateways, nodes=sim.nodes,
                       residents=sim.residents, households=sim.households,
                       town_file=getattr(sim, "town_file", None) or None)
+    return replace(town, start=sim.sim_start or None)
 
 
 def build_town(seed: int = 1, gateways: int = 3, nodes: int = 30, residents: int = 20,
