@@ -113,9 +113,10 @@ def heat_wake(phys: HeatPhysical, cal: Calibration, wiring: Wiring, cfg: dict[st
     clock = Clock()
     bus = I2CBus()
     # Noise drawn at once: SHT4x repeatability (high, °C and %RH) plus the air moving between
-    # rounds, the BH1750's flicker, and which answers the bus garbles.
+    # rounds, the BH1750's flicker, the MLX90614's object noise (°C), and which answers the bus
+    # garbles.
     rounds = int(cfg["samples"]) + 1
-    noise = rng.normal(0.0, (0.03, 0.1, 0.01), size=(rounds, 3)).tolist()
+    noise = rng.normal(0.0, (0.03, 0.1, 0.01, 0.08), size=(rounds, 4)).tolist()
     garbled = (rng.random(rounds) < wiring.crc_error_rate).tolist()
     k = [0]
 
@@ -127,7 +128,7 @@ def heat_wake(phys: HeatPhysical, cal: Calibration, wiring: Wiring, cfg: dict[st
 
     t0, h0 = air_now()
     sht = bus.attach(0x44, SHT4x(clock, temperature_c=t0, humidity=h0))
-    mlx = MLX90614(object_c=phys.surface_c + cal.surface_c, ambient_c=phys.air_c)
+    mlx = MLX90614(object_c=phys.surface_c + cal.surface_c + noise[0][3], ambient_c=phys.air_c)
     if wiring.surface:
         bus.attach(0x5A, mlx)
     light = BH1750(clock, lux=phys.illuminance_lx * cal.lux_gain)
@@ -151,6 +152,7 @@ def heat_wake(phys: HeatPhysical, cal: Calibration, wiring: Wiring, cfg: dict[st
         t, h = air_now()
         sht.set(t, h)
         light.set(max(0.0, phys.illuminance_lx * cal.lux_gain * (1 + noise[i][2])))
+        mlx.set(phys.surface_c + cal.surface_c + noise[i][3], phys.air_c)
         sht.corrupt_crc = garbled[i]
 
     ble = _Ble()
