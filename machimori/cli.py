@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "sim.cli",
     "hw.firmware.cli",
     "gateway.kernels.cli",
+    "machimori.heat_cli",
 ]
 
 
@@ -29,6 +30,19 @@ def register_group(sub: argparse._SubParsersAction, name: str, help_: str, descr
     inner.required = True
     for module in modules:
         importlib.import_module(module).register(inner)
+
+
+def subgroup(sub: argparse._SubParsersAction, name: str, help_: str,
+             description: str) -> argparse._SubParsersAction:
+    """The sub-commands of group `name`, created by whichever module asks first, so several
+    modules can add commands to one group (e.g. `heat`)."""
+    if name in sub.choices:
+        return next(a for a in sub.choices[name]._actions
+                    if isinstance(a, argparse._SubParsersAction))
+    group = sub.add_parser(name, help=help_, description=description)
+    inner = group.add_subparsers(dest=f"{name}_command", metavar=f"{name.upper()}_COMMAND")
+    inner.required = True
+    return inner
 
 
 def build_parser() -> argparse.ArgumentParser:

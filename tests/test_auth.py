@@ -22,6 +22,11 @@ PASSWORD = "correct horse battery"
 PUBLIC = {"/", "/heat", "/login", "/api/v1/health", "/api/v1/sensors", "/api/v1/heat/trend",
           "/api/v1/basemap", "/api/v1/openapi.json", "/static/<path:filename>",
           "/api/v1/ngsi-ld/entities", "/api/v1/people/trend"}  # live heat readings as NGSI-LD: public like /sensors
+# Heat geography (collector/coolspots): public like /sensors. The last three need a street graph
+# or parameters; they are called anonymously in tests/test_heat_api.py.
+PUBLIC |= {"/api/v1/coolspots", "/api/v1/heat/alerts", "/api/v1/route", "/api/v1/shade",
+           "/api/v1/shade/compare"}
+PUBLIC_WITH_SETUP = {"/api/v1/route", "/api/v1/shade", "/api/v1/shade/compare"}
 # GET endpoint -> roles allowed (the rest get 403; anonymous 401 for the API, a redirect to
 # the login page for pages).
 MATRIX = {
@@ -38,8 +43,9 @@ MATRIX = {
     "/admin/gateways": {"admin"},
     "/admin/devices": {"admin"},
     "/admin/users": {"admin"},
+    "/api/v1/coolspots/tasks": {"admin", "planner"},
 }
-POST_ONLY = {"/logout"}
+POST_ONLY = {"/logout", "/api/v1/coolspots/tasks/<int:task_id>/done"}
 
 
 def event(seq: int) -> tuple[str, bytes]:
@@ -88,7 +94,8 @@ def test_every_endpoint_is_public_or_in_the_matrix(app) -> None:
     assert rules - covered == set(), "add new endpoints to PUBLIC or MATRIX"
 
 
-@pytest.mark.parametrize("path", sorted(PUBLIC - {"/static/<path:filename>", "/"}))
+@pytest.mark.parametrize("path", sorted(PUBLIC - {"/static/<path:filename>", "/"}
+                                         - PUBLIC_WITH_SETUP))
 def test_public_endpoints_need_no_sign_in(app, path: str) -> None:
     assert app.test_client().get(path).status_code == 200
 

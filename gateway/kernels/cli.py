@@ -32,6 +32,9 @@ output columns:
   with --hysteresis °C before a level drops."""
 
 
+HEAT_GROUP = "Heat-stress tools for planners: indices, buildings, shade and cool routes."
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     d = sub.add_parser("detect", help="score a timestamp,value CSV for anomalies (NAB format)",
                        description="Run the streaming anomaly detector over a CSV of "
@@ -41,9 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--out", help="output CSV (default: standard output)")
     d.set_defaults(func=run_detect)
 
-    heat = sub.add_parser("heat", help="heat-stress tools for planners")
-    heat_sub = heat.add_subparsers(dest="heat_command", metavar="HEAT_COMMAND")
-    heat_sub.required = True
+    from machimori.cli import subgroup
+
+    heat_sub = subgroup(sub, "heat", "heat-stress tools for planners", HEAT_GROUP)
     h = heat_sub.add_parser("indices", help="every heat index for a CSV of weather rows",
                             description="Compute WBGT (Liljegren, MOE estimate, measured, indoor), "
                             "heat index and the MOE level for each weather row.",
