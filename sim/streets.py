@@ -124,32 +124,38 @@ def point_on_streets(rng: np.random.Generator, streets: list[Segment],
 
 
 def horizon(at: Point, buildings: list[Building], eye_m: float = 1.5,
-            radius_m: float = 200.0) -> tuple[float, ...]:
-    """Elevation (degrees) of the building skyline in 36 azimuth bins of 10° (from north)."""
-    out = [0.0] * 36
+            radius_m: float = 250.0) -> tuple[float, ...]:
+    """Elevation (degrees) of the building skyline in 36 azimuth bins of 10° from north.
+
+    Three rays per bin are cast from the spot; where a ray first crosses a wall, the roof's
+    angle above the eye is atan(rise / distance); a bin keeps the highest of its rays.
+    """
+    edges, rises = [], []
     for bld in buildings:
         rise = bld.height_m - eye_m
-        if rise <= 0:
+        ring = bld.footprint
+        if rise <= 0 or min(math.dist(at, p) for p in ring) > radius_m:
             continue
-        rel = [(p[0] - at[0], p[1] - at[1]) for p in bld.footprint]
-        dists = [math.hypot(*r) for r in rel]
-        near = min(dists)
-        if near > radius_m:
-            continue
-        if _inside(at, bld.footprint):
+        if _inside(at, ring):
             return tuple([90.0] * 36)
-        azs = [math.degrees(math.atan2(r[1], r[0])) % 360 for r in rel]
-        # The arc the footprint spans, taken the short way round.
-        ref = azs[0]
-        offs = [((z - ref + 180) % 360) - 180 for z in azs]
-        lo, hi = ref + min(offs), ref + max(offs)
-        elev = math.degrees(math.atan2(rise, max(near, 1.0)))
-        k = math.floor(lo / 10)
-        while k * 10 <= hi:
-            j = k % 36
-            out[j] = max(out[j], elev)
-            k += 1
-    return tuple(round(x, 1) for x in out)
+        for i in range(len(ring)):
+            edges.append((ring[i], ring[(i + 1) % len(ring)]))
+            rises.append(rise)
+    if not edges:
+        return tuple([0.0] * 36)
+    e = np.array(edges, dtype=float) - np.array(at)  # (E, 2 ends, (n, e))
+    p, s = e[:, 0, :], e[:, 1, :] - e[:, 0, :]
+    az = np.radians(np.arange(108) * (10.0 / 3) + 10.0 / 6)  # 3 rays per 10° bin
+    d = np.stack([np.cos(az), np.sin(az)], axis=1)  # (R, 2)
+    denom = d[:, None, 0] * s[None, :, 1] - d[:, None, 1] * s[None, :, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (p[None, :, 0] * s[None, :, 1] - p[None, :, 1] * s[None, :, 0]) / denom
+        u = (p[None, :, 0] * d[:, None, 1] - p[None, :, 1] * d[:, None, 0]) / denom
+    hit = (np.abs(denom) > 1e-12) & (t > 0) & (u >= 0) & (u <= 1)
+    elev = np.where(hit, np.degrees(np.arctan2(np.array(rises)[None, :], np.maximum(t, 0.5))),
+                    0.0)
+    per_ray = elev.max(axis=1)
+    return tuple(round(float(x), 1) for x in per_ray.reshape(36, 3).max(axis=1))
 
 
 def inside_any(p: Point, buildings: list[Building]) -> bool:

@@ -156,14 +156,15 @@ def town_for(sim: Any) -> Town:
 
 def build_town(seed: int = 1, gateways: int = 3, nodes: int = 30, residents: int = 20,
                households: int = 20, center: tuple[float, float] = DEFAULT_CENTER,
-               size_m: float = 1200.0, town_file: str | Path | None = None) -> Town:
+               size_m: float = 1200.0,
+               town_file: str | Path | list[str] | list[Path] | None = None) -> Town:
     rng = np.random.default_rng(seed)
     half = size_m / 2
     origin = "generated"
     if town_file is not None:
         from .osm import read_town_file
 
-        geo = read_town_file(Path(town_file))
+        geo = read_town_file(town_file)
         center, half = geo.center, geo.half_m
         segs, blds = geo.streets, geo.buildings
         origin = str(town_file)
