@@ -42,7 +42,8 @@ def write_town(out_dir: Path, mqtt_url: str, seed: int = 1, speed: float = 1.0,
                sim_minutes: float | None = None, summary_interval_s: float = 60.0,
                gateways: int = 3, nodes: int = 30, residents: int = 20,
                households: int = 20) -> tuple[Town, list[Path]]:
-    """Write <gw>.toml for every gateway and basemap.geojson; return the town and the paths."""
+    """Write <gw>.toml for every gateway, basemap.geojson (streets) and buildings.geojson;
+    return the town and the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     town = build_town(seed, gateways=gateways, nodes=nodes, residents=residents,
                       households=households)
@@ -57,6 +58,8 @@ def write_town(out_dir: Path, mqtt_url: str, seed: int = 1, speed: float = 1.0,
         p.write_text(dump(cfg), encoding="utf-8")
         paths.append(p)
     (out_dir / "basemap.geojson").write_text(json.dumps(town.basemap()), encoding="utf-8")
+    (out_dir / "buildings.geojson").write_text(json.dumps(town.buildings_geojson()),
+                                               encoding="utf-8")
     return town, paths
 
 

@@ -57,7 +57,8 @@ def firmware() -> types.SimpleNamespace:
     """The firmware modules by name (fw.sht4x, fw.heat_node, ...), loaded once per process."""
     with _lock:
         before = set(sys.modules)
-        saved = {n: sys.modules.get(n) for n in ("micropython", "cryptolib")}
+        saved: dict[str, types.ModuleType | None] = {
+            n: sys.modules.get(n) for n in ("micropython", "cryptolib")}
         sys.modules["micropython"] = _micropython()
         sys.modules["cryptolib"] = _cryptolib()
         sys.path.insert(0, str(LIB))
@@ -70,9 +71,9 @@ def firmware() -> types.SimpleNamespace:
                 if getattr(mod, "__file__", None) is None or \
                         Path(str(mod.__file__)).parent == LIB:
                     del sys.modules[name]
-            for name, mod in saved.items():
-                if mod is None:
+            for name, old in saved.items():
+                if old is None:
                     sys.modules.pop(name, None)
                 else:
-                    sys.modules[name] = mod
+                    sys.modules[name] = old
         return types.SimpleNamespace(**loaded)

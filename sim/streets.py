@@ -55,10 +55,10 @@ def organic_streets(rng: np.random.Generator, half: float) -> list[Segment]:
             ring.append((r * math.cos(th), r * math.sin(th)))
         segs += _segments(ring)
     for _ in range(45):
-        a, b = segs[int(rng.integers(0, len(segs)))]
+        pa, pb = segs[int(rng.integers(0, len(segs)))]
         f = float(rng.uniform(0, 1))
-        start = (a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]))
-        road = math.atan2(b[1] - a[1], b[0] - a[0])
+        start = (pa[0] + f * (pb[0] - pa[0]), pa[1] + f * (pb[1] - pa[1]))
+        road = math.atan2(pb[1] - pa[1], pb[0] - pa[0])
         turn = math.pi / 2 * (1 if rng.random() < 0.5 else -1) + float(rng.normal(0, 0.5))
         segs += _segments(_walk(rng, start, road + turn, float(rng.uniform(80, 260)), step=30.0,
                                 wiggle_deg=14.0))

@@ -51,7 +51,13 @@ class HeatNode:
 
     @property
     def obstruction_elev(self) -> float:
+        """The skyline's highest point, degrees above the horizon."""
         return max(self.horizon)
+
+    @property
+    def obstruction_az(self) -> float:
+        """Where that highest point is: the middle of its 10° bin, degrees from north."""
+        return 10.0 * self.horizon.index(max(self.horizon)) + 5.0
 
 
 @dataclass(frozen=True)
@@ -120,16 +126,21 @@ class Town:
         return out
 
     def basemap(self) -> dict:
-        """Streets (and building footprints) as GeoJSON, for the planners' maps."""
-        feats: list[dict[str, Any]] = [
-            {"type": "Feature", "properties": {"kind": "street"},
-             "geometry": {"type": "LineString", "coordinates": [[a[1], a[0]], [b[1], b[0]]]}}
-            for a, b in self.streets]
+        """Streets as GeoJSON LineStrings, for the planners' maps."""
+        feats = [{"type": "Feature", "properties": {"kind": "street"},
+                  "geometry": {"type": "LineString",
+                               "coordinates": [[a[1], a[0]], [b[1], b[0]]]}}
+                 for a, b in self.streets]
+        return {"type": "FeatureCollection", "features": feats}
+
+    def buildings_geojson(self) -> dict:
+        """Building footprints (Polygons with height_m): what casts the sim's shade."""
+        feats: list[dict[str, Any]] = []
         for b in self.buildings:
             ring = [_offset(self.center, p[0], p[1]) for p in b.footprint]
             ring.append(ring[0])
             feats.append({"type": "Feature",
-                          "properties": {"kind": "building", "height_m": b.height_m},
+                          "properties": {"kind": "building", "height_m": round(b.height_m, 1)},
                           "geometry": {"type": "Polygon",
                                        "coordinates": [[[q[1], q[0]] for q in ring]]}})
         return {"type": "FeatureCollection", "features": feats}

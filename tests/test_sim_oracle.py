@@ -396,10 +396,10 @@ def test_sim_score_reads_the_collectors_events(tmp_path: Path,
 
 @pytest.mark.parametrize("line, message", [
     ("{not json", "line 1"),
-    ('{"schema": "machimori/truth/1", "kind": "meteor", "device": "x", "devices": ["x"], '
-     '"start": 1, "end": 2}', "unknown kind 'meteor'"),
-    ('{"schema": "machimori/truth/1", "kind": "sos", "device": "x", "devices": ["x"], '
-     '"start": 5, "end": 2}', "end before start"),
+    (('{"schema": "machimori/truth/1", "kind": "meteor", "device": "x", "devices": ["x"], '
+     '"start": 1, "end": 2}'), "unknown kind 'meteor'"),
+    (('{"schema": "machimori/truth/1", "kind": "sos", "device": "x", "devices": ["x"], '
+     '"start": 5, "end": 2}'), "end before start"),
     ('{"kind": "sos"}', "not a machimori/truth/1 row"),
 ])
 def test_a_bad_truth_file_is_refused_with_its_line(tmp_path: Path, line: str,
