@@ -108,11 +108,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         # Ground truth: every injected anomaly, for `machimori sim score`.
         truth.write(data / "truth.jsonl", truth.rows_for(town, sim_epoch()))
         db = data / "collector.sqlite"
+        from .heat_cli import prepare_demo
+
+        heat_env = prepare_demo(town_dir, args.seed, str(db))  # buildings, cool spots
         print(f"[2/4] starting the collector (database {db})", flush=True)
         procs.append(("collector", spawn(
             ["-m", "machimori.cli", "collector", "run", "--db", str(db), "--mqtt", mqtt_url,
              "--port", str(args.port), "--basemap", str(town_dir / "basemap.geojson"),
-             "--client-id", "machimori-demo-collector"], logs / "collector.log")))
+             "--client-id", "machimori-demo-collector"], logs / "collector.log",
+            env=heat_env)))
         url = f"http://127.0.0.1:{args.port}/"
 
         def healthy() -> bool:

@@ -203,3 +203,46 @@ def run_route(args: argparse.Namespace) -> int:
     print(f"{args.mode:>8}: {c['length_m']:.0f} m, {c['sun_m']:.0f} m in the sun "
           f"({d['length_m']:+.0f} m walked, {d['sun_m']:+.0f} m of sun)")
     return 0
+
+
+def demo_spots_csv(seed: int) -> str:
+    """A municipal-style list of cool spots for the simulated town (the demo's): a shelter at
+    each gateway's neighbourhood centre and partner shops beside some heat nodes."""
+    from sim.town import build_town
+
+    town = build_town(seed)
+    days = "日月火水木金土"
+    head = (["ID", "名称", "緯度", "経度"] + [f"{d}曜開放開始時刻" for d in days]
+            + [f"{d}曜開放終了時刻" for d in days] + ["受入可能人数", "設備", "施設区分"])
+    rows = [",".join(head)]
+    for i, g in enumerate(town.gateways, 1):
+        rows.append(",".join([f"{i:04d}", f"地区センター{i}", f"{g.lat:.6f}", f"{g.lon:.6f}",
+                              *["9:00"] * 7, *["21:00"] * 7, "30", "冷房・給水・トイレ",
+                              "指定暑熱避難施設"]))
+    for k, n in enumerate(town.nodes[::6], 1):
+        rows.append(",".join([f"{100 + k:04d}", f"協力店{k}", f"{n.lat + 0.00005:.6f}",
+                              f"{n.lon:.6f}", "-", *["10:00"] * 6, "-", *["20:00"] * 6, "5",
+                              "冷房・給水", "暑熱避難協力施設"]))
+    return "\n".join(rows) + "\n"
+
+
+def prepare_demo(town_dir: Any, seed: int, db: str) -> dict[str, str]:
+    """Buildings and cool spots for the demo's town; the collector's environment for them."""
+    from pathlib import Path
+
+    from collector.coolspots.layout import parse_list
+    from collector.coolspots.registry import import_spots
+    from collector.store import connect, migrate
+    from machimori.geo import buildings_geojson
+
+    d = Path(town_dir)
+    buildings = d / "buildings.geojson"
+    buildings.write_text(json.dumps(buildings_geojson(sim_buildings(seed))), encoding="utf-8")
+    con = connect(db)
+    try:
+        migrate(con)
+        import_spots(con, parse_list(demo_spots_csv(seed).encode()), "demo",
+                     alert_rule="alert_open")
+    finally:
+        con.close()
+    return {"MACHIMORI_HEAT_BUILDINGS": str(buildings)}

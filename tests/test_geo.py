@@ -256,3 +256,28 @@ def test_route_on_the_real_nerima_streets_is_a_connected_line() -> None:
     assert hops.max() < 400  # no jumps across the map
     assert r["length_m"] == pytest.approx(float(hops.sum()), rel=1e-3)
     json.dumps(plan)  # plain JSON
+
+
+def test_route_costs_equal_networkx_on_the_real_streets() -> None:
+    """An independent shortest-path implementation agrees on every cost, per mode."""
+    import networkx as nx
+
+    from machimori.geo.route import edge_costs, find_route, heat_weight
+
+    exp = StreetExposure(read_osm(NERIMA).streets, [])
+    g = exp.graph
+    sun = np.random.default_rng(3).uniform(0, 1, g.edges)  # any sun pattern will do
+    rng = np.random.default_rng(5)
+    for mode in ("shortest", "coolest"):
+        cost = edge_costs(g, sun, heat_weight(None, g.edges), mode)
+        G = nx.Graph()
+        for e in range(g.edges):
+            u, v, c = int(g.edge_u[e]), int(g.edge_v[e]), float(cost[e])
+            if not G.has_edge(u, v) or G[u][v]["w"] > c:
+                G.add_edge(u, v, w=c)
+        for a, b in rng.integers(0, g.nodes, (15, 2)):
+            if a == b:
+                continue
+            r = find_route(g, g.node_latlon(int(a)), g.node_latlon(int(b)), cost, sun)
+            assert r.cost == pytest.approx(nx.dijkstra_path_length(G, int(a), int(b),
+                                                                   weight="w"), rel=1e-9)

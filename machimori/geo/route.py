@@ -107,14 +107,15 @@ def find_route(graph: StreetGraph, start: tuple[float, float], end: tuple[float,
     tx, ty = e.xy
     inf = math.inf
     best = [inf] * (n + 2)
-    prev: list[tuple[int, int] | None] = [None] * (n + 2)
+    prev_node = [-1] * (n + 2)
+    prev_edge = [-1] * (n + 2)
     heap: list[tuple[float, float, int]] = []
     hypot, heappush, heappop = math.hypot, heapq.heappush, heapq.heappop
 
     def push(node: int, g: float, frm: int, edge: int) -> None:
         if g < best[node]:
             best[node] = g
-            prev[node] = (frm, edge)
+            prev_node[node], prev_edge[node] = frm, edge
             hx, hy = (tx, ty) if node == dst else (nx[node], ny[node])
             heappush(heap, (g + min_rate * hypot(hx - tx, hy - ty), g, node))
 
@@ -140,23 +141,32 @@ def find_route(graph: StreetGraph, start: tuple[float, float], end: tuple[float,
             ng = g + cost_l[edge]
             if ng < best[other]:
                 best[other] = ng
-                prev[other] = (node, edge)
+                prev_node[other] = node
+                prev_edge[other] = edge
                 heappush(heap, (ng + min_rate * hypot(nx[other] - tx, ny[other] - ty), ng,
                                 other))
-    if prev[dst] is None:
+    if prev_node[dst] < 0:
         raise RouteError("no route between these points")
+    prev = {k: (prev_node[k], prev_edge[k]) for k in _chain(prev_node, src, dst)}
     return _assemble(graph, s, e, prev, src, dst, (sx, sy), (ex, ey), best[dst], sun)
 
 
-def _assemble(graph: StreetGraph, s: Snap, e: Snap, prev: list[tuple[int, int] | None], src: int,
+def _chain(prev_node: list[int], src: int, dst: int) -> list[int]:
+    """The nodes from dst back to (not including) src."""
+    out, node = [], dst
+    while node != src:
+        out.append(node)
+        node = prev_node[node]
+    return out
+
+
+def _assemble(graph: StreetGraph, s: Snap, e: Snap, prev: dict[int, tuple[int, int]], src: int,
               dst: int, start_xy: tuple[float, float], end_xy: tuple[float, float],
               total: float, sun: np.ndarray) -> Route:
     steps: list[tuple[int, int, int]] = []  # (from, to, edge), from the end backwards
     node = dst
     while node != src:
-        step = prev[node]
-        assert step is not None
-        frm, edge = step
+        frm, edge = prev[node]
         steps.append((frm, node, edge))
         node = frm
     steps.reverse()
