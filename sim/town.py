@@ -255,3 +255,17 @@ def local_hours(t: float) -> float:
 def weekday(t: float) -> int:
     """Mon=0 … Sun=6, in JST."""
     return int(((t + 9 * 3600) // DAY + 3) % 7)  # 1970-01-01 was a Thursday
+
+
+def weather(town: Town, t: float) -> Any:
+    """The town's weather at t (sim/places.py; kept here for older callers)."""
+    from .places import weather as w
+
+    return w(town, t)
+
+
+def node_in_shade(node: HeatNode, w: Any) -> bool:
+    """Whether the sun is hidden at the node (sim/places.py; kept here for older callers)."""
+    from .places import node_in_shade as f
+
+    return f(node, w)
