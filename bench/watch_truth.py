@@ -34,7 +34,7 @@ from sim.town import build_town, sim_epoch
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--days", type=float, default=4.0)
+    ap.add_argument("--days", type=float, default=2.0)
     ap.add_argument("--step", type=float, default=60.0)
     ap.add_argument("--nodes", type=int, default=12)
     ap.add_argument("--residents", type=int, default=20)

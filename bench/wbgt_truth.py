@@ -7,8 +7,9 @@ The simulated heat nodes' adverts (their firmware driving the chip emulators) go
 real gateway pipeline (decode -> buffers -> kernels); each heat summary's WBGT mean is compared
 with the mean of the sim's own energy-balance WBGT (sim/physics.py) at the node's spot over the
 same window. Conditions are the truth's, at the window's middle: "sun" (the beam reaches the
-node), "shade" (the sun is up but a building hides it), "night", and "missing inputs" (a fault
-removed the light sensor or garbles the bus during the window, whatever the sun).
+node; split by whether the node's BH1750 reported under 80 % of the light really there, i.e.
+saturated), "shade" (the sun is up but a building hides it), "night", and "missing inputs" (a
+fault removed the light sensor or garbles the bus during the window, whatever the sun).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from gateway.config import SimSourceConfig
 from gateway.kernels.heat import LEVEL_BOUNDS
 from gateway.pipeline import Pipeline
 from sim.commands import gateway_configs
-from sim.places import node_in_shade, node_truth, weather
+from sim.physics import illuminance
+from sim.places import node_in_shade, node_truth, place_state, weather
 from sim.source import SimSource
 from sim.town import build_town, sim_epoch
 
@@ -86,6 +88,13 @@ def main() -> None:
             times = np.linspace(b["start"], b["end"], 5)[1:-1]
             truth = float(np.mean([node_truth(town, node, x).wbgt for x in times]))
             rows[cond].append((est, truth))
+            if cond == "sun":
+                # Did the light sensor saturate? Its reading against the light really there.
+                lux = b["values"].get("illuminance", {}).get("mean")
+                real = float(np.mean([illuminance(place_state(town, node, x)) for x in times]))
+                sat = lux is not None and lux < 0.8 * real
+                rows["sun, light sensor saturated" if sat else "sun, light in range"].append(
+                    (est, truth))
         print(f"\r  simulated {(t - t0) / 3600:4.1f} h of {a.hours:g}", end="", file=sys.stderr)
     print(file=sys.stderr)
     elapsed = time.perf_counter() - started
@@ -95,9 +104,11 @@ def main() -> None:
           "| level right |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     everything = []
-    for cond in ("sun", "shade", "night", "missing inputs"):
+    for cond in ("sun", "sun, light in range", "sun, light sensor saturated", "shade", "night",
+                 "missing inputs"):
         r = np.array(rows.get(cond, []), dtype=float).reshape(-1, 2)
-        everything.append(r)
+        if "," not in cond:
+            everything.append(r)
         print(_line(cond, r, unknown.get(cond, 0)))
     allr = np.concatenate(everything)
     print(_line("all", allr, sum(unknown.values())))

@@ -419,3 +419,15 @@ def test_score_refuses_a_missing_database(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="no such database"):
         main(["sim", "score", "--truth", str(tmp_path / "truth.jsonl"), "--db",
               str(tmp_path / "nope.sqlite")])
+
+
+def test_a_bad_town_file_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "town.osm"
+    bad.write_text('<osm><way id="1"><nd ref="9"/></way></osm>')  # a way with no nodes
+    with pytest.raises(SystemExit, match=r"^--town: .*town\.osm: no streets or buildings"):
+        main(["sim", "describe", "--town", str(bad)])
+    bad.write_text('<osm><way id="1"><nd ref="9"/></way></os')  # cut off
+    with pytest.raises(SystemExit, match=r"^--town: .*town\.osm: not OSM XML"):
+        main(["sim", "describe", "--town", str(bad)])
+    with pytest.raises(SystemExit, match="no such file"):
+        main(["sim", "describe", "--town", str(tmp_path / "none.osm")])
