@@ -4,7 +4,8 @@ what its chips read (through sim/hardware.py, the node's own firmware and the em
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -74,27 +75,60 @@ def node_in_shade(node: HeatNode, w: Weather) -> bool:
     return w.sun_elev <= 0 or w.sun_elev <= node.horizon[int(w.sun_az // 10) % 36]
 
 
-def place_state(town: Town, node: HeatNode, t: float) -> physics.PlaceState:
+ALBEDO = {"asphalt": 0.10, "concrete": 0.30, "grass": 0.23}
+# Thermal lag: the ground, the air above it and a black globe do not jump when a shadow moves.
+LAG_STEP_S = 300.0  # past moments on a fixed 5-minute grid (shared by every node: cached)
+LAG_SAMPLES = 7
+AIR_LAG_S = 600.0
+GROUND_LAG_S = 1200.0  # asphalt and concrete warm over tens of minutes
+GLOBE_LAG_S = 900.0  # a 150 mm black globe's time constant is 15–20 minutes
+
+
+def lagged(f: Callable[[float], float], t: float, tau_s: float) -> float:
+    """An exponentially weighted mean of f over the recent past: a first-order lag of f."""
+    grid = math.floor(t / LAG_STEP_S) * LAG_STEP_S
+    times = [t] + [grid - k * LAG_STEP_S for k in range(LAG_SAMPLES) if grid - k * LAG_STEP_S < t]
+    weights = [math.exp(-(t - x) / tau_s) for x in times]
+    return sum(w * f(x) for w, x in zip(weights, times, strict=True)) / sum(weights)
+
+
+def _sun(town: Town, node: HeatNode, t: float) -> tuple[Weather, float, float]:
     w = weather(town, t)
     sunlit = 0.0 if node_in_shade(node, w) else 1.0 - node.tree_shade
-    beam = w.sky.dni * sunlit * max(0.0, math.sin(math.radians(w.sun_elev)))
-    air = w.air_c + node.uhi_c + 0.0015 * beam  # a sunlit street warms the air above it
+    return w, sunlit, w.sky.dni * sunlit * max(0.0, math.sin(math.radians(w.sun_elev)))
+
+
+def _instant(town: Town, node: HeatNode, t: float, beam_lagged: float | None = None
+             ) -> physics.PlaceState:
+    """The spot at t with the ground at air temperature (its own lag comes on top)."""
+    w, sunlit, beam = _sun(town, node, t)
+    air = w.air_c + node.uhi_c + 0.0015 * (beam if beam_lagged is None else beam_lagged)
     wind = w.wind_ms * (0.4 + 0.6 * node.sky_view)  # buildings shelter the spot
-    rh = rh_from(air, w.dewpoint_c)
-    albedo = {"asphalt": 0.10, "concrete": 0.30, "grass": 0.23}[node.surface]
-    p = physics.PlaceState(air, rh, wind, w.sky, sunlit, node.sky_view, air, albedo)
-    ground = physics.surface_temperature(p, node.surface)
-    return physics.PlaceState(air, rh, wind, w.sky, sunlit, node.sky_view, ground, albedo)
+    return physics.PlaceState(air, rh_from(air, w.dewpoint_c), wind, w.sky, sunlit,
+                              node.sky_view, air, ALBEDO[node.surface])
+
+
+def place_state(town: Town, node: HeatNode, t: float) -> physics.PlaceState:
+    """The physical state of the node's spot: a sunlit street warms the air above it and the
+    ground, each with its lag."""
+    beam = lagged(lambda x: _sun(town, node, x)[2], t, AIR_LAG_S)
+    p = _instant(town, node, t, beam)
+    ground = lagged(lambda x: physics.surface_temperature(_instant(town, node, x),
+                                                          node.surface), t, GROUND_LAG_S)
+    return replace(p, ground_c=ground)
 
 
 def node_truth(town: Town, node: HeatNode, t: float) -> physics.Wbgt:
-    """The true WBGT at the node's spot, from the sim's own physics."""
+    """The true WBGT at the node's spot (ISO 7243: the instruments at equilibrium)."""
     return physics.wbgt(place_state(town, node, t))
 
 
 def node_physical(town: Town, node: HeatNode, index: int, t: float) -> HeatPhysical:
     p = place_state(town, node, t)
-    globe = physics.globe_temperature(p) if node.has_globe else None
+    globe = None
+    if node.has_globe:  # the DS18B20 sits inside a globe that lags the equilibrium
+        globe = lagged(lambda x: physics.globe_temperature(place_state(town, node, x)), t,
+                       GLOBE_LAG_S)
     # Solar-charged 18650: 3.75–4.15 V over a slow cycle per node.
     mv = int(3950 + 200 * math.sin(t / DAY / 30.0 + index))
     return HeatPhysical(p.air_c, p.rh, physics.illuminance(p), p.ground_c, globe, mv)
