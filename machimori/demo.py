@@ -79,6 +79,7 @@ def _demo_admin(db: Path, data: Path) -> str:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from sim import truth
     from sim.commands import write_town
     from sim.town import sim_epoch
 
@@ -107,9 +108,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             wait_for(lambda: port_open(bport), 30, "the broker to listen")
         town_dir = data / "town"
         town, configs = write_town(town_dir, mqtt_url, seed=args.seed, speed=args.speed,
-                                sim_start=sim_epoch(), wall_anchor=time.time(),
-                                gateways=args.gateways, nodes=args.nodes,
-                                residents=args.residents, households=args.households)
+                                   sim_start=sim_epoch(), wall_anchor=time.time(),
+                                   gateways=args.gateways, nodes=args.nodes,
+                                   residents=args.residents, households=args.households)
+        # Ground truth: every injected anomaly, for `machimori sim score`.
+        truth.write(data / "truth.jsonl", truth.rows_for(town, sim_epoch()))
         db = data / "collector.sqlite"
         import os
 
@@ -159,6 +162,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
               + f" (kept in {data / 'watch-accounts.txt'}); SMS "
               + (f"to {args.sms_url}" if args.sms_url else f"recorded in {data / 'sms.jsonl'}"),
               flush=True)
+        print(f"      ground truth in {data / 'truth.jsonl'}: score it with `machimori sim score "
+              f"--truth {data / 'truth.jsonl'} --db {db}`", flush=True)
         print("      Ctrl-C stops everything." if args.seconds is None else
               f"      stopping after {args.seconds:g} s.", flush=True)
         t0 = time.monotonic()

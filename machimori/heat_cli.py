@@ -105,12 +105,12 @@ def _write(doc: dict[str, Any], out: str | None) -> None:
 
 
 def sim_buildings(seed: int) -> list[Any]:
-    from machimori.geo.synthetic import obstruction_building
+    """The simulated town's own buildings (those that cast its shade), as machimori.geo reads
+    them from the GeoJSON the sim writes."""
+    from machimori.geo import read_geojson
     from sim.town import build_town
 
-    town = build_town(seed)
-    return [obstruction_building(f"sim:{n.id}", n.lat, n.lon, n.obstruction_az,
-                                 n.obstruction_elev) for n in town.nodes]
+    return list(read_geojson(build_town(seed).buildings_geojson()).buildings)
 
 
 def run_buildings(args: argparse.Namespace) -> int:
