@@ -19,6 +19,8 @@ BLUEPRINT_MODULES = [
     "collector.admin",
     "collector.metrics",
     "collector.ngsi",
+    "collector.resources.pages",
+    "collector.resources.api",
 ]
 
 
