@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from ..db import Database
-from .textnorm import index_grams, normalise
+from .textnorm import index_grams, normalise, spaced
 
 CATEGORIES = ("nature", "culture", "industry", "people", "space")
 STATUSES = ("active", "at_risk", "vacant", "lost")
@@ -52,6 +52,8 @@ class Resource:
 
 
 COLUMNS = tuple(f.name for f in fields(Resource) if f.name != "id")
+# What reads select (never the search columns: on PostgreSQL the row also holds doc and grams).
+SELECT_R = ", ".join(f"r.{c}" for c in ("id", *COLUMNS))
 
 
 def clean_tags(raw: list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -134,12 +136,16 @@ def save(db: Database, r: Resource, now: float | None = None) -> int:
 
 def index(db: Database, rid: int, doc: str) -> None:
     if db.dialect == "sqlite":
-        db.execute("DELETE FROM resources_fts WHERE rowid = ?", (rid,))
+        old = db.execute("SELECT doc FROM resources_fts WHERE rowid = ?", (rid,)).fetchone()
+        if old is not None:  # a contentless table is told what it held
+            db.execute("INSERT INTO resources_fts1 (resources_fts1, rowid, doc) "
+                       "VALUES ('delete', ?, ?)", (rid, spaced(old[0])))
+            db.execute("DELETE FROM resources_fts WHERE rowid = ?", (rid,))
         db.execute("INSERT INTO resources_fts (rowid, doc) VALUES (?, ?)", (rid, doc))
+        db.execute("INSERT INTO resources_fts1 (rowid, doc) VALUES (?, ?)", (rid, spaced(doc)))
     else:
-        db.execute("INSERT INTO resource_search (id, doc, grams) VALUES (?, ?, ?) "
-                   "ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, grams = EXCLUDED.grams",
-                   (rid, doc, index_grams(doc)))
+        db.execute("UPDATE resources SET doc = ?, grams = ? WHERE id = ?",
+                   (doc, index_grams(doc), rid))
 
 
 def from_row(row: Any) -> Resource:
@@ -150,12 +156,12 @@ def from_row(row: Any) -> Resource:
 
 
 def get(db: Database, rid: int) -> Resource | None:
-    row = db.execute("SELECT * FROM resources WHERE id = ?", (rid,)).fetchone()
+    row = db.execute(f"SELECT {SELECT_R} FROM resources r WHERE id = ?", (rid,)).fetchone()
     return from_row(row) if row else None
 
 
 def find_source(db: Database, dataset: str, key: str) -> Resource | None:
-    row = db.execute("SELECT * FROM resources WHERE dataset = ? AND source_key = ?",
+    row = db.execute(f"SELECT {SELECT_R} FROM resources r WHERE dataset = ? AND source_key = ?",
                      (dataset, key)).fetchone()
     return from_row(row) if row else None
 

@@ -279,7 +279,7 @@ def exported(db: Database, dataset: str | None) -> list[tuple[Layout, Resource]]
     """Approved public resources of one layout (all imported layouts when None)."""
     if dataset is not None and dataset not in BY_NAME:
         raise ImportError_(f"unknown dataset {dataset!r}; known: {', '.join(BY_NAME)}")
-    sql = ("SELECT * FROM resources WHERE review = 'approved' AND visibility = 'public' "
+    sql = (f"SELECT {model.SELECT_R} FROM resources r WHERE review = 'approved' AND visibility = 'public' "
            "AND dataset IS NOT NULL")
     args: list[Any] = []
     if dataset:

@@ -194,7 +194,8 @@ def new_post() -> Any:
 def _matches_for(db: Any, where: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT m.*, n.title AS need_title, n.author_id AS need_author, i.title AS idea_title, "
-        "i.author_id AS idea_author, p.id AS project_id, p.status AS project_status "
+        "i.author_id AS idea_author, p.id AS project_id, p.status AS project_status, "
+        "p.note AS project_note "
         "FROM resource_matches m JOIN resource_posts n ON n.id = m.need_id "
         "JOIN resource_posts i ON i.id = m.idea_id "
         f"LEFT JOIN resource_projects p ON p.match_id = m.id WHERE {where} "
@@ -247,7 +248,8 @@ def answer(mid: int) -> Any:
 def admin() -> Any:
     db = get_db()
     pending_res = [model.from_row(r) for r in db.execute(
-        "SELECT * FROM resources WHERE review = 'pending' ORDER BY id").fetchall()]
+        f"SELECT {model.SELECT_R} FROM resources r WHERE review = 'pending' "
+        "ORDER BY id").fetchall()]
     pending_posts = [matching._post(r) for r in db.execute(
         "SELECT * FROM resource_posts WHERE review = 'pending' ORDER BY id").fetchall()]
     projects = db.execute("SELECT * FROM resource_projects ORDER BY id DESC").fetchall()

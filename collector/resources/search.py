@@ -2,8 +2,9 @@
 filters, facets and keyset pages (ordered by id, `next` the last id of the page).
 
 SQLite: FTS5 with the trigram tokenizer answers queries of 3 characters and more; shorter
-queries fall back to LIKE over the same index table, scanned in id order (so a page stops as
-soon as it is full). PostgreSQL: a GIN index over the characters and character pairs of each
+queries fall back to a second FTS5 table holding the same text one character a token (a phrase
+query of one or two tokens), checked against the text with LIKE; a short query made only of
+punctuation scans with LIKE. PostgreSQL: a GIN index over the characters and character pairs of each
 document (textnorm.index_grams), then a substring check.
 """
 
@@ -15,10 +16,10 @@ from typing import Any
 
 from ..db import Database
 from . import model
-from .textnorm import normalise, query_grams
+from .textnorm import normalise, query_grams, spaced
 
 MAX_LIMIT = 200
-FACET_ROWS = 5000  # facets are counted over at most this many matches
+FACET_ROWS = 1000  # facets are counted over at most this many matches
 
 
 class SearchError(ValueError):
@@ -97,12 +98,17 @@ def _sql(db: Database, q: Query, with_cursor: bool) -> tuple[str, list[Any]]:
         if len(text) >= 3:
             where.insert(0, "resources_fts MATCH ?")
             args.insert(0, '"' + text.replace('"', '""') + '"')
+        elif spaced(text):
+            frm, key = ("resources_fts1 u JOIN resources_fts f ON f.rowid = u.rowid "
+                        "JOIN resources r ON r.id = u.rowid", "u.rowid")
+            where[:0] = ["resources_fts1 MATCH ?", "f.doc LIKE ? ESCAPE '\\'"]
+            args[:0] = ['"' + spaced(text) + '"', _like(text)]
         else:
             where.insert(0, "f.doc LIKE ? ESCAPE '\\'")
             args.insert(0, _like(text))
     else:
-        frm, key = "resource_search s JOIN resources r ON r.id = s.id", "s.id"
-        where[:0] = ["s.grams @> ?::text[]", "strpos(s.doc, ?) > 0"]
+        frm, key = "resources r", "r.id"
+        where[:0] = ["r.grams @> ?::text[]", "strpos(r.doc, ?) > 0"]
         args[:0] = [query_grams(text), text]
     if with_cursor and q.after:
         where.append(f"{key} > ?")
@@ -113,7 +119,7 @@ def _sql(db: Database, q: Query, with_cursor: bool) -> tuple[str, list[Any]]:
 def search(db: Database, q: Query) -> tuple[list[model.Resource], int | None]:
     """One page of matches and the cursor of the next page (None on the last)."""
     body, args = _sql(db, q, with_cursor=True)
-    rows = db.execute(f"SELECT r.* {body} LIMIT ?", (*args, q.limit + 1)).fetchall()
+    rows = db.execute(f"SELECT {model.SELECT_R} {body} LIMIT ?", (*args, q.limit + 1)).fetchall()
     items = [model.from_row(r) for r in rows[:q.limit]]
     nxt = items[-1].id if len(rows) > q.limit and items else None
     return items, nxt

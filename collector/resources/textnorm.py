@@ -48,3 +48,14 @@ def similarity(a: str, b: str) -> float:
     if not ga or not gb:
         return 0.0
     return len(ga & gb) / len(ga | gb)
+
+
+def is_token_char(c: str) -> bool:
+    """A character FTS5's unicode61 tokenizer keeps (letters, numbers, private use)."""
+    cat = unicodedata.category(c)
+    return cat[0] in "LN" or cat == "Co"
+
+
+def spaced(doc: str) -> str:
+    """One character a token, for the 1- and 2-character index (SQLite)."""
+    return " ".join(c for c in doc if is_token_char(c))

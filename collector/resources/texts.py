@@ -41,8 +41,9 @@ RTEXTS: dict[str, dict[str, Any]] = {
         "notice_kinds": {"match": "新しいマッチがあります", "project": "プロジェクトになりました",
                          "project_status": "プロジェクトの状態が変わりました"},
         "admin": "地域資源の管理", "queue": "確認待ち", "approve": "承認", "reject": "却下",
-        "update": "更新", "note": "メモ", "empty_queue": "確認待ちはありません",
+        "save": "更新", "note": "メモ", "empty_queue": "確認待ちはありません",
         "back": "一覧へ戻る", "pending": "確認待ち",
+        "reviews": {"pending": "確認待ち", "approved": "公開中", "rejected": "非公開（却下）"},
     },
     "en": {
         "title": "Local resources",
@@ -82,8 +83,10 @@ RTEXTS: dict[str, dict[str, Any]] = {
         "notice_kinds": {"match": "New match", "project": "Became a project",
                          "project_status": "Project status changed"},
         "admin": "Resources administration", "queue": "Waiting for review",
-        "approve": "Approve", "reject": "Reject", "update": "Update", "note": "Note",
+        "approve": "Approve", "reject": "Reject", "save": "Update", "note": "Note",
         "empty_queue": "Nothing waits for review", "back": "Back to the list",
         "pending": "waiting for review",
+        "reviews": {"pending": "waiting for review", "approved": "public",
+                    "rejected": "rejected"},
     },
 }

@@ -32,7 +32,11 @@ CREATE TABLE resources (
 CREATE UNIQUE INDEX resources_source ON resources (dataset, source_key);
 CREATE INDEX resources_category ON resources (category, id);
 CREATE INDEX resources_lat ON resources (lat, lon);
+-- Search: the normalised text under the trigram tokenizer (queries of 3+ characters), and
+-- the same text one character a token (textnorm.spaced) for 1- and 2-character queries.
 CREATE VIRTUAL TABLE resources_fts USING fts5 (doc, tokenize = 'trigram');
+CREATE VIRTUAL TABLE resources_fts1 USING fts5 (doc, content = '',
+    tokenize = 'unicode61 remove_diacritics 0');
 CREATE TABLE resource_photos (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     resource_id INTEGER NOT NULL REFERENCES resources (id),
