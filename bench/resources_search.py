@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collector.resources import model, search  # noqa: E402
-from collector.resources.textnorm import index_grams, spaced  # noqa: E402
-from collector.store import connect, migrate  # noqa: E402
+from collector.resources import model, search
+from collector.resources.textnorm import index_grams, normalise, spaced
+from collector.store import connect, migrate
 
 PLACES = ["花沢", "石津", "大井川", "浜当目", "中港", "本町", "小川", "田尻", "高草", "藤守", "関方",
           "策牛", "八楠", "東小川", "西焼津", "岡当目", "鰯ケ島", "越後島", "保福島", "三右衛門新田"]
@@ -85,7 +85,7 @@ def load(db, items: list[model.Resource]) -> float:
 
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 def measure(db, rounds: int, with_facets: bool) -> dict[str, list[float]]:
@@ -102,6 +102,22 @@ def measure(db, rounds: int, with_facets: bool) -> dict[str, list[float]]:
     return times
 
 
+def measure_like(db, rounds: int) -> list[float]:
+    """The peer: the same page by a plain scan of the normalised text (SQLite, instr)."""
+    out = []
+    for _ in range(rounds):
+        for qs in QUERIES.values():
+            for q in qs:
+                text = normalise(q)
+                t0 = time.perf_counter()
+                db.execute("SELECT r.id, r.name FROM resources_fts f JOIN resources r ON "
+                           "r.id = f.rowid WHERE instr(f.doc, ?) > 0 AND r.review = 'approved' AND "
+                           "r.visibility = 'public' ORDER BY f.rowid LIMIT 51",
+                           (text,)).fetchall()
+                out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
 def run(name: str, url: str, items: list[model.Resource], rounds: int) -> None:
     db = connect(url)
     migrate(db)
@@ -116,7 +132,11 @@ def run(name: str, url: str, items: list[model.Resource], rounds: int) -> None:
                           for cls, ts in times.items())
         print(f"  {label:14s} all p50 {pct(allt, 50):.1f} ms p95 {pct(allt, 95):.1f} ms "
               f"(max {max(allt):.1f}) | {parts}")
-    for cls, qs in QUERIES.items():
+    if db.dialect == "sqlite":
+        like = measure_like(db, rounds)
+        print(f"  peer: plain scan p50 {pct(like, 50):.1f} ms p95 {pct(like, 95):.1f} ms "
+              f"(max {max(like):.1f})")
+    for qs in QUERIES.values():
         for q in qs:
             _, _nxt = search.search(db, search.parse_query({"q": q, "limit": "50"}))
             hits = search.facets(db, search.parse_query({"q": q}))["total"]

@@ -176,6 +176,8 @@ def test_japanese_search_one_two_three_characters(db) -> None:
     assert len(names(db, q="深層水みゅーじあむ")) == 1
     assert names(db, q="はなざわのさと") == ["花沢の里"]
     assert names(db, q="ない言葉") == []
+    assert names(db, q="（") == names(db, q="(") == [  # punctuation only: the scan fallback
+        "駿河湾深層水利用促進交流施設（深層水ミュージアム）", "大井川福祉センター（ほほえみ）"]
     # Only public and reviewed for the public; members see members-only too
     assert names(db, q="工房") == [] and names(db, q="空き家") == []
     items, _ = search.search(db, search.parse_query({"q": "工房"}, members=True))
@@ -366,3 +368,46 @@ def test_posting_shows_similar_posts_first(web) -> None:
     assert r.status_code == 400 and "title" in r.get_data(as_text=True)
     assert "空き家で子ども食堂" not in web.test_client().get("/resources/posts").get_data(
         as_text=True)  # nothing public before review
+
+
+def test_import_killed_midway_leaves_nothing_half_imported(tmp_path: Path) -> None:
+    """SIGKILL while the import writes: afterwards the file is wholly there or not at all,
+    and importing it again completes it without duplicates."""
+    import os
+    import signal
+
+    from machimori.procs import wait_for
+
+    lines = FIRE.read_text(encoding="utf-8").splitlines()
+    n = 40_000
+    body = [lines[0]] + [f"222127,{i},静岡県焼津市,防火水そう,222127,0003000,"
+                         f"静岡県焼津市石津{i}番地,静岡県,焼津市,石津,{i}番地,,34.84,138.30,,"
+                         for i in range(1, n + 1)]
+    big = tmp_path / "big.csv"
+    big.write_text("\n".join(body) + "\n", encoding="utf-8")
+    dbf = tmp_path / "c.sqlite"
+    d = connect(str(dbf))
+    migrate(d)
+    d.close()
+    wal = Path(str(dbf) + "-wal")
+    cmd = [sys.executable, "-m", "machimori.cli", "collector", "resources", "import", "--db",
+           str(dbf), str(big)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        # Writing has begun: the transaction spills pages into the WAL before it commits.
+        wait_for(lambda: wal.exists() and wal.stat().st_size > 4_000_000
+                 or proc.poll() is not None, 120, "the import writing")
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    d = connect(str(dbf))
+    got = d.execute("SELECT COUNT(*) FROM resources").fetchone()[0]
+    d.close()
+    assert got in (0, n)
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True)
+    res = json.loads(again.stdout)
+    assert (res["inserted"], res["unchanged"]) == (n - got, got)
+    d = connect(str(dbf))
+    row = d.execute("SELECT COUNT(*), COUNT(DISTINCT source_key) FROM resources").fetchone()
+    assert tuple(row) == (n, n)
+    d.close()

@@ -202,7 +202,7 @@ def _matches_for(db: Any, where: str, args: tuple[Any, ...]) -> list[dict[str, A
         "ORDER BY m.id DESC LIMIT 200", args).fetchall()
     out = []
     for row in rows:
-        d = {k: row[k] for k in row.keys()}
+        d = {k: row[k] for k in row.keys()}  # noqa: SIM118 (Row is a tuple)
         d["parts"] = json.loads(row["parts"])
         out.append(d)
     return out

@@ -28,7 +28,7 @@ def process(data: bytes) -> tuple[str, int, int, bytes]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
             fmt = img.format or ""
             if fmt not in FORMATS:
                 raise PhotoError("only JPEG, PNG or WebP photos")
@@ -38,7 +38,7 @@ def process(data: bytes) -> tuple[str, int, int, bytes]:
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError,
             Image.DecompressionBombWarning, SyntaxError) as exc:
         raise PhotoError("not a readable image") from exc
-    img = ImageOps.exif_transpose(img)  # keep the orientation the EXIF asked for, then drop it
+    img = ImageOps.exif_transpose(img) or img  # keep the orientation the EXIF asked for, then drop it
     img.thumbnail((MAX_SIDE, MAX_SIDE))
     out = io.BytesIO()
     if fmt == "PNG":

@@ -3,8 +3,8 @@ filters, facets and keyset pages (ordered by id, `next` the last id of the page)
 
 SQLite: FTS5 with the trigram tokenizer answers queries of 3 characters and more; shorter
 queries fall back to a second FTS5 table holding the same text one character a token (a phrase
-query of one or two tokens), checked against the text with LIKE; a short query made only of
-punctuation scans with LIKE. PostgreSQL: a GIN index over the characters and character pairs of each
+query of one or two tokens), checked against the text with instr(); a short query made only of
+punctuation scans the text with instr(). PostgreSQL: a GIN index over the characters and character pairs of each
 document (textnorm.index_grams), then a substring check.
 """
 
@@ -99,13 +99,16 @@ def _sql(db: Database, q: Query, with_cursor: bool) -> tuple[str, list[Any]]:
             where.insert(0, "resources_fts MATCH ?")
             args.insert(0, '"' + text.replace('"', '""') + '"')
         elif spaced(text):
-            frm, key = ("resources_fts1 u JOIN resources_fts f ON f.rowid = u.rowid "
-                        "JOIN resources r ON r.id = u.rowid", "u.rowid")
-            where[:0] = ["resources_fts1 MATCH ?", "f.doc LIKE ? ESCAPE '\\'"]
-            args[:0] = ['"' + spaced(text) + '"', _like(text)]
+            frm = ("resources_fts1 u JOIN resources_fts f ON f.rowid = u.rowid "
+                   "JOIN resources r ON r.id = u.rowid")
+            key = "u.rowid"
+            # instr, not LIKE: FTS5 would take a LIKE on its column itself, and its trigram
+            # index matches nothing for a pattern shorter than 3 characters.
+            where[:0] = ["resources_fts1 MATCH ?", "instr(f.doc, ?) > 0"]
+            args[:0] = ['"' + spaced(text) + '"', text]
         else:
-            where.insert(0, "f.doc LIKE ? ESCAPE '\\'")
-            args.insert(0, _like(text))
+            where.insert(0, "instr(f.doc, ?) > 0")
+            args.insert(0, text)
     else:
         frm, key = "resources r", "r.id"
         where[:0] = ["r.grams @> ?::text[]", "strpos(r.doc, ?) > 0"]
