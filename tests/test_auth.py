@@ -46,7 +46,8 @@ MATRIX = {
     "/resources/admin": {"admin", "planner"},
 }
 POST_ONLY = {"/logout", "/resources/matches/<int:mid>/answer", "/resources/admin/review",
-             "/resources/admin/project", "/resources/admin/resource"}
+             "/resources/admin/project", "/resources/admin/resource",
+             "/resources/<int:rid>/photos"}
 
 
 def event(seq: int) -> tuple[str, bytes]:

@@ -343,6 +343,17 @@ def test_suggested_resource_waits_for_review_and_keeps_contact_private(web) -> N
     img = anon.get("/resources/photos/1")
     assert img.status_code == 200 and img.headers["Content-Type"] == "image/jpeg"
     assert dict(Image.open(io.BytesIO(img.data)).getexif()) == {}
+    # A planner adds a photo to an imported resource; another user may not.
+    t, ttoken = login(web, "taro")
+    up = {"csrf_token": ttoken, "photo": (io.BytesIO(_jpeg_with_gps(640, 480)), "b.jpg")}
+    assert t.post("/resources/1/photos", data=up,
+                  content_type="multipart/form-data").status_code == 403
+    up = {"csrf_token": ptoken, "photo": (io.BytesIO(b"not an image"), "b.jpg")}
+    r = p.post("/resources/1/photos", data=up, content_type="multipart/form-data")
+    assert r.status_code == 400 and "not a readable image" in r.get_data(as_text=True)
+    up = {"csrf_token": ptoken, "photo": (io.BytesIO(_jpeg_with_gps(640, 480)), "b.jpg")}
+    r = p.post("/resources/1/photos", data=up, content_type="multipart/form-data")
+    assert r.status_code == 200 and "/resources/photos/2" in r.get_data(as_text=True)
     bad = dict(form, photo=(io.BytesIO(b"GIF89a not really"), "x.jpg"))
     r = c.post("/resources/suggest", data=bad, content_type="multipart/form-data")
     assert r.status_code == 400 and "not a readable image" in r.get_data(as_text=True)

@@ -15,6 +15,7 @@ from ..auth import get_write_db, require
 from ..i18n import TEXTS, lang
 from . import matching, model
 from .matching import Post, PostError
+from .layouts import BY_NAME
 from .photos import PhotoError, process
 from .search import SearchError, facets, parse_query, search
 from .texts import RTEXTS
@@ -57,7 +58,7 @@ def catalogue() -> Any:
 
 
 @bp.get("/<int:rid>")
-def detail(rid: int) -> Any:
+def detail(rid: int, error: str | None = None) -> Any:
     db = get_db()
     res = model.get(db, rid)
     planner = g.principal is not None and g.principal.role in PLANNERS
@@ -65,8 +66,36 @@ def detail(rid: int) -> Any:
         abort(404)
     photos = [r[0] for r in db.execute(
         "SELECT id FROM resource_photos WHERE resource_id = ? ORDER BY id", (rid,)).fetchall()]
-    return _render("resource.html", res=res, photos=photos, planner=planner,
-                   visibilities=model.VISIBILITIES)
+    can_add = g.principal is not None and g.principal.kind == "user" and (
+        planner or g.principal.id == res.owner_id)
+    layout = BY_NAME.get(res.dataset or "")
+    return _render("resource.html", res=res, photos=photos, planner=planner, can_add=can_add,
+                   dataset=f"{layout.dataset} ({layout.name})" if layout else res.dataset,
+                   visibilities=model.VISIBILITIES, error=error)
+
+
+@bp.post("/<int:rid>/photos")
+@require()
+def add_photo(rid: int) -> Any:
+    """A photo for an existing resource: planners, or the account that added it."""
+    db = get_write_db()
+    res = model.get(db, rid)
+    if res is None:
+        abort(404)
+    if g.principal.role not in PLANNERS and g.principal.id != res.owner_id:
+        abort(403)
+    upload = request.files.get("photo")
+    try:
+        if upload is None or not upload.filename:
+            raise PhotoError("choose a photo")
+        mime, w, h, data = process(upload.read())
+    except PhotoError as exc:
+        resp = detail(rid, error=str(exc))
+        resp.status_code = 400
+        return resp
+    db.execute("INSERT INTO resource_photos (resource_id, mime, width, height, data, "
+               "created_at) VALUES (?,?,?,?,?,?)", (rid, mime, w, h, data, time.time()))
+    return detail(rid)
 
 
 @bp.get("/photos/<int:pid>")
