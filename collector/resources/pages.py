@@ -14,8 +14,8 @@ from ..app import get_db
 from ..auth import get_write_db, require
 from ..i18n import TEXTS, lang
 from . import matching, model
-from .matching import Post, PostError
 from .layouts import BY_NAME
+from .matching import Post, PostError
 from .photos import PhotoError, process
 from .search import SearchError, facets, parse_query, search
 from .texts import RTEXTS
