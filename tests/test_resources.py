@@ -422,3 +422,24 @@ def test_import_killed_midway_leaves_nothing_half_imported(tmp_path: Path) -> No
     row = d.execute("SELECT COUNT(*), COUNT(DISTINCT source_key) FROM resources").fetchone()
     assert tuple(row) == (n, n)
     d.close()
+
+
+@pytest.mark.parametrize("name", sorted(BY_NAME))
+def test_every_layout_imports_from_shift_jis_and_exports_the_same_row(db, name: str) -> None:
+    lay = BY_NAME[name]
+    sample = {"全国地方公共団体コード": "012025", "都道府県コード又は市区町村コード": "012025",
+              "市区町村コード": "012025", "ID": "0007", "NO": "0007", "名称": "函館ハリストス正教会",
+              "名称_カナ": "ハコダテハリストスセイキョウカイ", "所在地_連結表記": "北海道函館市元町3-13",
+              "住所": "北海道函館市元町3-13", "町字ID": "0001001", "緯度": "41.7640", "経度": "140.7124",
+              "文化財分類": "国指定;重要文化財", "種類": "建造物", "種別": "消火栓", "口径": "150",
+              "男性トイレ総数": "2", "想定収容人数": "0300", "災害種別_地震": "1",
+              "説明": "明治の聖堂、\"ガンガン寺\"", "法人番号": "1234567890123"}
+    row = [sample.get(c, "") for c in lay.columns]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows([lay.columns, row])
+    res = opendata.import_bytes(db, buf.getvalue().encode("cp932"), f"{name}.csv")
+    assert (res.layout, res.encoding, res.inserted, res.errors) == (name, "cp932", 1, [])
+    out = list(csv.reader(io.StringIO(opendata.to_csv(opendata.exported(db, name)))))
+    assert out == [list(lay.columns), row]
+    r = model.get(db, db.execute("SELECT id FROM resources").fetchone()[0])
+    assert r is not None and r.lat == pytest.approx(41.764) and r.category == lay.category
