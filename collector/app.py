@@ -28,6 +28,8 @@ BLUEPRINT_MODULES = [
     "collector.watch.pages",
     "collector.watch.app_api",
     "collector.coolspots.pages",
+    "collector.resources.pages",
+    "collector.resources.api",
 ]
 
 

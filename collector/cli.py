@@ -13,6 +13,7 @@ COLLECTOR_COMMAND_MODULES = [
     "collector.shops_cli",
     "collector.coolspots.cli",
     "collector.watch.commands",
+    "collector.resources.cli",
 ]
 
 

@@ -27,7 +27,9 @@ PUBLIC = {"/", "/heat", "/login", "/api/v1/health", "/api/v1/sensors", "/api/v1/
           "/watch/manifest.webmanifest", "/watch/sw.js", "/watch/app.js", "/watch/icon.svg",
           "/residents", "/residents/manifest.webmanifest", "/residents-sw.js", "/heat/levels.css",
           "/api/v1/heat/levels", "/api/v1/heat/at", "/api/v1/heat/times",
-          "/api/v1/heat/sensors/<device>/series"}
+          "/api/v1/heat/sensors/<device>/series",
+          "/resources", "/resources/posts", "/api/v1/resources",  # the public catalogue
+          "/resources/<int:rid>", "/resources/photos/<int:pid>"}  # 404 unless public+reviewed
 # Heat geography (collector/coolspots): public like /sensors. The last three need a street graph
 # or parameters; they are called anonymously in tests/test_heat_api.py.
 PUBLIC |= {"/api/v1/coolspots", "/api/v1/heat/alerts", "/api/v1/route", "/api/v1/shade",
@@ -59,11 +61,18 @@ MATRIX = {
     "/watch/": {"admin", "responder", "family"},
     "/api/v1/coolspots/tasks": {"admin", "planner"},
     "/admin/coolspots/": {"admin", "planner"},
+    "/resources/suggest": set(PEOPLE_ROLES),
+    "/resources/posts/new": set(PEOPLE_ROLES),
+    "/resources/mine": set(PEOPLE_ROLES),
+    "/resources/admin": {"admin", "planner"},
 }
 POST_ONLY = {"/logout", "/api/v1/owntracks", "/stamps/code", "/watch/sms",
              "/api/v1/watch/alerts/<int:alert_id>/<action>", "/api/v1/watch/silences",
              "/api/v1/coolspots/tasks/<int:task_id>/done",
-             "/admin/coolspots/tasks/<int:task_id>/done"}
+             "/admin/coolspots/tasks/<int:task_id>/done",
+             "/resources/matches/<int:mid>/answer", "/resources/admin/review",
+             "/resources/admin/project", "/resources/admin/resource",
+             "/resources/<int:rid>/photos"}
 DEVICE_TOKEN = "mm_device-token-for-the-matrix"  # a phone's token (role device): API only
 # Reached without signing in, the signed link being the authority (tests/test_watch_notify.py).
 SIGNED = {"/watch/a/<token>"}
@@ -265,3 +274,20 @@ def test_data_api_matches_the_openapi_document(app, url: str, path: str) -> None
     assert list(v.iter_errors(r.get_json())) == []
     for code in ("401", "403"):
         assert code in doc["paths"][path]["get"]["responses"]
+
+
+@pytest.mark.parametrize("who", [*ROLES, "anonymous"])
+def test_resource_moderation_posts_are_for_planners(app, who: str) -> None:
+    c = app.test_client()
+    if who != "anonymous":
+        login(c, who)
+    page = c.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = c.post("/resources/admin/review", data={"csrf_token": token, "what": "post",
+                                                 "id": "1", "decision": "approve"})
+    if who in ("admin", "planner"):
+        assert r.status_code == 200
+    elif who == "anonymous":
+        assert r.status_code == 302 and "/login?next=" in r.headers["Location"]
+    else:
+        assert r.status_code == 403
