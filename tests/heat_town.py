@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 
 from machimori.contract.wbgt import level_of
-from sim.town import LUX_PER_WM2, Town, build_town, node_reading, sim_epoch
+from sim.places import node_reading
+from sim.town import Town, build_town, sim_epoch
+
+LUX_PER_WM2 = 110.0  # the conversion docs/protocol.md gives for the MOE estimate
 
 SILENT = "heat-005"  # stops reporting an hour before the end: the map greys it
 
@@ -34,6 +37,8 @@ def town_summaries(seed: int = 1, hours: float = 6.0, step_s: float = 600.0,
             if node.id == SILENT and t > end - 3600:
                 continue
             r = node_reading(town, node, i, t)
+            if r.air_c is None or r.humidity is None or r.illuminance is None:
+                continue  # a chip failed this wake (the sim injects faults): no window
             w = round(_wbgt(r.air_c, r.humidity, r.illuminance), 2)
             stat = lambda v: {"mean": v, "min": v, "max": v, "last": v}
             seq = seqs[node.gw] = seqs.get(node.gw, 0) + 1
@@ -41,12 +46,13 @@ def town_summaries(seed: int = 1, hours: float = 6.0, step_s: float = 600.0,
                     "seq": seq, "kind": "heat", "device": node.id, "start": t - step_s,
                     "end": t, "n": 10,
                     "values": {"air_c": stat(r.air_c), "humidity": stat(r.humidity),
-                               "surface_c": stat(r.surface_c), "illuminance": stat(r.illuminance),
-                               "wbgt_c": stat(w)},
+                               "illuminance": stat(r.illuminance), "wbgt_c": stat(w),
+                               **({"surface_c": stat(r.surface_c)}
+                                  if r.surface_c is not None else {})},
                     "place": {"lat": node.lat, "lon": node.lon,
                               "name": (names or {}).get(node.id, node.name)},
                     "wbgt_level": level_of(w),
                     "state": {"sun": "shade" if r.in_shade else "sun", "faults": [],
-                              "hot_spot": r.surface_c > 50}}
+                              "hot_spot": (r.surface_c or 0) > 50}}
             out.append((f"machimori/v1/gw/{node.gw}/summary/heat", json.dumps(body).encode()))
     return town, out

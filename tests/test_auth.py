@@ -276,7 +276,7 @@ def test_data_api_matches_the_openapi_document(app, url: str, path: str) -> None
         assert code in doc["paths"][path]["get"]["responses"]
 
 
-@pytest.mark.parametrize("who", [*ROLES, "anonymous"])
+@pytest.mark.parametrize("who", [*PEOPLE_ROLES, "anonymous"])
 def test_resource_moderation_posts_are_for_planners(app, who: str) -> None:
     c = app.test_client()
     if who != "anonymous":
