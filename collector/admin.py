@@ -56,6 +56,8 @@ def _device_map(devices: list[Any], colour: dict[str, str]) -> list[dict[str, An
 def gateways() -> Any:
     db = get_db()
     gws = db.execute("SELECT g.id, g.state, g.ts, g.version, g.outbox_depth, g.updated_at, "
+                     "g.outbox_bytes, g.outbox_cap_bytes, g.outbox_evicted_summaries, "
+                     "g.outbox_evicted_events, g.disk_free_bytes, "
                      "(SELECT count(*) FROM devices d WHERE d.gw = g.id) AS n FROM gateways g "
                      "ORDER BY g.id").fetchall()
     devices = db.execute("SELECT id, kind, gw, lat, lon FROM devices ORDER BY id").fetchall()

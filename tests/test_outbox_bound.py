@@ -8,6 +8,7 @@ delivered, and the gateway's status (outbox, free disk) reaches the collector's 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -192,6 +193,14 @@ def test_full_outbox_sigkill_restart_keeps_bound_and_sos(tmp_path: Path) -> None
                 (item,) = json.loads(r.read())["items"]
             assert item["epoch"] == epoch and item["outbox_cap_bytes"] == cap
             assert item["disk_free_bytes"] > 0 and item["outbox_evicted_summaries"] > 50
+            req = urllib.request.Request(col.base + "/admin/gateways?lang=en",
+                                         headers={"Authorization": f"Bearer {token}"})
+            with urllib.request.urlopen(req, timeout=5) as r:
+                page = r.read().decode()
+            row = page[page.index(f'data-gw="{g.id}"'):].split("</tr>")[0]
+            assert "Evicted at the bound" in page and "Disk free" in page
+            assert f'<span class="warn">{item["outbox_evicted_summaries"]} / ' in row
+            assert re.search(r"<td>\d+\.\d GB</td>", row)  # what the operator sees
         finally:
             col.stop()
     finally:
