@@ -18,7 +18,6 @@ from typing import Any
 
 log = logging.getLogger("machimori.gateway")
 TICK_S = 0.2
-STATUS_EVERY_S = 30.0
 STATS_EVERY_S = 1.0
 
 
@@ -119,6 +118,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
             if step := steps.observe(now, time.monotonic()):
                 log.warning("wall clock stepped by %+.1f s: windows re-aligned", step)
                 pipeline.clock_step(step)
+                if sim_end is not None:
+                    sim_end += step
             if not finished:
                 if sim_end is None and cfg.sim.sim_minutes is not None and cfg.source == "sim":
                     sim_end = now + cfg.sim.sim_minutes * 60

@@ -155,3 +155,18 @@ def test_a_tag_that_drifted_unheard_is_found_again_and_offsets_survive() -> None
     assert again.wide_hits == 0
     with pytest.raises(ValueError, match="exponent"):
         tag.TagResolver({"tag-1": key}).restore({"tag-1": {"offset": 1, "k": 99}})
+
+
+def test_the_wide_search_is_built_once_per_period_and_rotation(monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """Someone else's tags (never ours) miss on every advert: the wide search must not redo
+    its AES work for each of them, even when adverts with two rotation exponents interleave."""
+    builds = []
+    real = tag._eids
+    monkeypatch.setattr(tag, "_eids", lambda key, run: builds.append(len(run)) or real(key, run))
+    r = tag.TagResolver({"tag-1": bytes(range(16))})
+    t0 = 1_785_715_200.0
+    for i in range(20):
+        for k in (4, 10):
+            assert r.resolve(tag.encode(bytes(16), t0 + i, k, 0, 80, 0), t0 + i) is None
+    assert len(builds) == 2 + 1  # K=10: one period; K=4 (16 s): t0..t0+19 crosses one boundary

@@ -182,3 +182,21 @@ def test_time_the_gateway_was_down_is_not_an_absence_but_listening_time_is(
     assert "tag_not_seen" not in first and q.counters["resumed_after_s"] > 86400
     later = [m for h in range(1, 6) for m in q.tick(back + 3600 * h) if m.kind == "tag_not_seen"]
     assert [m.body["device"] for m in later] == ["tag-001"]  # the 4 h floor, listening
+
+
+def test_watch_settings_are_parsed_once_and_a_typo_is_named() -> None:
+    import tomllib
+
+    from gateway.config import ConfigError, dump, parse
+
+    base = {"gateway": {"id": "gw-01", "data_dir": "/tmp/x", "status_interval_s": 5}}
+    cfg = parse({**base, "watch": {"learn_days": 2, "high_w": 1500.0}})
+    assert (cfg.watch.learn_days, cfg.watch.high_w, cfg.status_interval_s) == (2.0, 1500.0, 5.0)
+    assert cfg.watch.margin == WatchSettings().margin
+    assert parse(tomllib.loads(dump(cfg))) == cfg
+    with pytest.raises(ConfigError, match="watch.learn_dayz: unknown setting"):
+        parse({**base, "watch": {"learn_dayz": 1}})
+    with pytest.raises(ConfigError, match="watch.margin: must not be negative"):
+        parse({**base, "watch": {"margin": -1}})
+    with pytest.raises(ConfigError, match="gateway.status_interval_s"):
+        parse({"gateway": {**base["gateway"], "status_interval_s": 0}})

@@ -112,8 +112,7 @@ class TagResolver:
         self._table: dict[tuple[int, bytes], tuple[str, int]] = {}
         self._centre: dict[str, tuple[int, int]] = {}  # tag -> (k, counter) its entries are for
         self._fresh: tuple[int, int] | None = None  # (k, counter) the table is right for
-        self._wide: dict[bytes, tuple[str, int]] = {}
-        self._wide_fresh: tuple[int, int] | None = None
+        self._wide: dict[int, tuple[int, dict[bytes, tuple[str, int]]]] = {}  # k -> (c, table)
         self.wide_hits = 0
 
     def _refresh(self, k: int, unix_time: float) -> None:
@@ -135,9 +134,10 @@ class TagResolver:
 
     def _search_wide(self, k: int, unix_time: float, e: bytes) -> tuple[str, int] | None:
         c = counter_at(unix_time, k)
-        if self._wide_fresh != (k, c):
-            self._wide_fresh = (k, c)
-            self._wide = {}
+        fresh = self._wide.get(k)
+        if fresh is None or fresh[0] != c:
+            table: dict[bytes, tuple[str, int]] = {}
+            self._wide[k] = (c, table)
             period = float(1 << k)
             span = max(2, min(WIDE_MAX_PERIODS, int(WIDE_SEARCH_S / period) + 1))
             for tag, key in self._keys.items():
@@ -147,8 +147,9 @@ class TagResolver:
                 centre = c + self._offset[tag]
                 run = range(max(0, centre - span), centre + span + 1)
                 for cc, x in zip(run, _eids(key, run), strict=True):
-                    self._wide[x] = (tag, cc)
-        return self._wide.get(e)
+                    table[x] = (tag, cc)
+            return table.get(e)
+        return fresh[1].get(e)
 
     def offset(self, tag: str) -> int:
         """How many periods this tag's clock runs ahead (negative: behind)."""
@@ -172,14 +173,16 @@ class TagResolver:
             self._k[tag] = k
             if s.get("resolved_at"):
                 self._resolved_at[tag] = float(s["resolved_at"])
-        self._fresh = self._wide_fresh = None
+        self._fresh = None
+        self._wide.clear()
 
     def shift_clock(self, delta_s: float) -> None:
         """Our clock was stepped by delta_s (tags' clocks were not): move every offset back."""
         for tag, k in self._k.items():
             self._offset[tag] -= round(delta_s / (1 << k))
         self._resolved_at = {t: v + delta_s for t, v in self._resolved_at.items()}
-        self._fresh = self._wide_fresh = None
+        self._fresh = None
+        self._wide.clear()
 
     def resolve(self, payload: bytes, unix_time: float) -> TagReading | None:
         """None when the tag is not one of ours; TagFormatError when the bytes are malformed."""
