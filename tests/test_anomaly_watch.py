@@ -153,3 +153,56 @@ def test_unreadable_or_foreign_state_is_not_restored(tmp_path: Path) -> None:
     assert SeriesAnomaly().load(tmp_path / "bad.npz") == 0
     assert SeriesAnomaly().load(tmp_path / "missing.npz") == 0
     assert SeriesAnomaly().load(path) == 1
+
+
+CHILD = """
+import sys
+from pathlib import Path
+import numpy as np
+from gateway.pipeline import Pipeline
+from tests.test_anomaly_watch import config, run_heat
+tmp = Path(sys.argv[1])
+p = Pipeline(config(tmp))
+rng = np.random.default_rng(3)
+k = 0
+while True:  # until SIGKILL: save every 50 windows, as the daemon does every status period
+    run_heat(p, range(k, k + 50), rng)
+    k += 50
+    p.anomaly.save(tmp / "anomaly_state.npz")
+    (tmp / "saved.tmp").write_text(str(k))
+    (tmp / "saved.tmp").replace(tmp / "saved")
+"""
+
+
+def test_learnt_series_survive_sigkill(tmp_path: Path) -> None:
+    """A process that learns and saves is killed with SIGKILL at an arbitrary moment; a new
+    process restores the last save and scores on exactly as if nothing had happened."""
+    import subprocess
+    import sys
+
+    from machimori.procs import wait_for
+
+    root = Path(__file__).parents[1]
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], cwd=root)
+    try:
+        saved = tmp_path / "saved"
+        wait_for(lambda: saved.exists() and int(saved.read_text()) >= 300, 120,
+                 "the child to learn 300 windows")
+    finally:
+        child.kill()  # SIGKILL: no clean shutdown, no final save
+        child.wait(timeout=30)
+    again = Pipeline(config(tmp_path))
+    assert again.anomaly.load(tmp_path / "anomaly_state.npz") == 2
+    # windows learnt by the last save (the kill may fall between the save and "saved")
+    k = int(again.anomaly.states["heat-001/air_c"][0][anomaly.S_N])
+    assert k % 50 == 0 and k >= 300
+    straight = Pipeline(config(tmp_path))
+    rng = np.random.default_rng(3)
+    run_heat(straight, range(k), rng)
+    want = [m.body["anomaly"] for m in run_heat(straight, range(k, k + 100), rng)
+            if m.message == "summary"]
+    rng = np.random.default_rng(3)
+    run_heat(Pipeline(config(tmp_path)), range(k), rng)  # the same noise draws, consumed
+    got = [m.body["anomaly"] for m in run_heat(again, range(k, k + 100), rng)
+           if m.message == "summary"]
+    assert got == want

@@ -436,3 +436,30 @@ def _one_packet_id(ref: dict[str, object]) -> dict[str, object]:
     if ids:
         ref = {k: v for k, v in ref.items() if k not in ids} | {"packet_id": ref[ids[-1]]}
     return ref
+
+
+def test_gw_decode_shows_the_carried_mac_partial_tail_and_downgrade(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """What an installer sees from `machimori gw decode` for the three held-out cases."""
+    from machimori.cli import main
+
+    def run(*argv: str) -> tuple[int, dict]:
+        rc = main(["gw", "decode", *argv])
+        return rc, json.loads(capsys.readouterr().out)
+
+    random_addr = "7B:11:22:33:44:55"
+    sealed = contract.encrypt_service_data([(0x02, 25.06)], KEY, DEVICE_MAC, 4,
+                                           mac_in_payload=True)
+    rc, out = run("--service-data", f"fcd2={sealed.hex()}", "--mac", random_addr,
+                  "--bindkey", KEY.hex())
+    assert rc == 0
+    [r] = out["readings"]
+    assert (r["address"], r["mac"], r["values"]) == (
+        DEVICE_MAC, DEVICE_MAC, [{"name": "temperature", "value": 25.06, "unit": "°C"}])
+    rc, out = run("--service-data", "fcd2=4001610235", "--mac", MAC)
+    assert rc == 0 and out["readings"][0]["dropped"] == "truncated"
+    assert out["readings"][0]["values"] == [{"name": "battery", "value": 97.0, "unit": "%"}]
+    assert out["rejected"] == {"bthome_partial_truncated": 1}
+    rc, out = run("--service-data", "fcd2=40020a09", "--mac", MAC, "--bindkey", KEY.hex())
+    assert rc == 1 and out == {"readings": [], "rejected": {"rejected_bthome_downgrade": 1,
+                                                            "no_reading": 1}}
