@@ -145,6 +145,10 @@ def test_unknown_layout_is_named_and_the_cli_imports_what_it_knows(tmp_path: Pat
                           "export", "--db", str(dbf), "--dataset", "nonsense"],
                          capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 2 and "unknown dataset 'nonsense'" in bad.stderr
+    empty = subprocess.run([sys.executable, "-m", "machimori.cli", "collector", "resources",
+                            "export", "--db", str(dbf), "--dataset", "std_tourism"],
+                           capture_output=True, text=True, timeout=60, check=True)
+    assert empty.stdout.splitlines() == [",".join(BY_NAME["std_tourism"].columns)]
 
 
 def _add(db, name: str, **kw) -> int:

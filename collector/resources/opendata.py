@@ -289,12 +289,14 @@ def exported(db: Database, dataset: str | None) -> list[tuple[Layout, Resource]]
             if row["dataset"] in BY_NAME]
 
 
-def to_csv(items: list[tuple[Layout, Resource]]) -> str:
+def to_csv(items: list[tuple[Layout, Resource]], layout: Layout | None = None) -> str:
+    """One layout's CSV (its header alone when it has no rows)."""
     if len({lay.name for lay, _ in items}) > 1:
         raise ImportError_("CSV holds one layout: give --dataset")
-    if not items:
+    if items:
+        layout = items[0][0]
+    if layout is None:
         return ""
-    layout = items[0][0]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(layout.columns)
