@@ -447,3 +447,20 @@ def test_every_layout_imports_from_shift_jis_and_exports_the_same_row(db, name: 
     assert out == [list(lay.columns), row]
     r = model.get(db, db.execute("SELECT id FROM resources").fetchone()[0])
     assert r is not None and r.lat == pytest.approx(41.764) and r.category == lay.category
+
+
+def test_rows_without_ids_import_and_reimport_without_duplicates(db) -> None:
+    """Real 自治体標準 files often leave ID empty: such rows are known by name and place, and
+    identical ones by their order; a repeated explicit ID is an error."""
+    head = ",".join(BY_NAME["std_fire_water"].columns)
+    rows = ["462209,,鹿児島県南さつま市,消火栓,,,,鹿児島県,南さつま市,本町中央,,,31.420235,130.320918,150,",
+            "462209,,鹿児島県南さつま市,消火栓,,,,鹿児島県,南さつま市,大浦町,,,,,150,",
+            "462209,,鹿児島県南さつま市,消火栓,,,,,,,,,,,150,",
+            "462209,,鹿児島県南さつま市,消火栓,,,,,,,,,,,150,"]
+    data = "\n".join([head, *rows]).encode("cp932")
+    assert opendata.import_bytes(db, data, "a.csv").inserted == 4
+    again = opendata.import_bytes(db, data, "a.csv")
+    assert (again.inserted, again.unchanged, count(db)) == (0, 4, 4)
+    dup = f"{head}\n462209,7,,消火栓,,,,,,,,,,,150,\n462209,7,,消火栓,,,,,,,,,,,65,"
+    res = opendata.import_bytes(db, dup.encode(), "dup.csv")
+    assert [(e.line, e.message) for e in res.errors] == [(3, "same ID as line 2")]
