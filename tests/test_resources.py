@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -358,6 +359,14 @@ def test_suggested_resource_waits_for_review_and_keeps_contact_private(web) -> N
     up = {"csrf_token": ptoken, "photo": (io.BytesIO(_jpeg_with_gps(640, 480)), "b.jpg")}
     r = p.post("/resources/1/photos", data=up, content_type="multipart/form-data")
     assert r.status_code == 200 and "/resources/photos/2" in r.get_data(as_text=True)
+    # A planner's correction shows in search at once.
+    fix = {"csrf_token": ptoken, "id": "1", "name": "秋祭りの祭り囃子", "tags": "祭り, 囃子",
+           "category": "culture", "status": "at_risk", "visibility": "public"}
+    assert p.post("/resources/admin/resource", data=fix).status_code == 200
+    assert [i["name"] for i in anon.get("/api/v1/resources?q=秋祭").get_json()["items"]] == [
+        "秋祭りの祭り囃子"]
+    r = p.post("/resources/admin/resource", data={**fix, "category": "food"})
+    assert r.status_code == 400 and "category must be one of" in r.get_data(as_text=True)
     bad = dict(form, photo=(io.BytesIO(b"GIF89a not really"), "x.jpg"))
     r = c.post("/resources/suggest", data=bad, content_type="multipart/form-data")
     assert r.status_code == 400 and "not a readable image" in r.get_data(as_text=True)
@@ -464,3 +473,18 @@ def test_rows_without_ids_import_and_reimport_without_duplicates(db) -> None:
     dup = f"{head}\n462209,7,,消火栓,,,,,,,,,,,150,\n462209,7,,消火栓,,,,,,,,,,,65,"
     res = opendata.import_bytes(db, dup.encode(), "dup.csv")
     assert [(e.line, e.message) for e in res.errors] == [(3, "same ID as line 2")]
+
+
+def test_a_planners_correction_is_exported_until_the_city_publishes_again(db) -> None:
+    opendata.import_bytes(db, FACILITIES.read_bytes(), FACILITIES.name)
+    r = model.find_source(db, "rec_public_facility", "222127|10947")
+    assert r is not None and r.name == "港地域交流センター"
+    model.save(db, replace(r, name="港地域交流センター（みなとセンター）", status="at_risk"))
+    rows = list(csv.reader(io.StringIO(opendata.to_csv(
+        opendata.exported(db, "rec_public_facility")))))
+    assert rows[2][rows[0].index("名称")] == "港地域交流センター（みなとセンター）"
+    # The municipality's file is the source of its own columns; the catalogue's status stays.
+    again = opendata.import_bytes(db, sjis(FACILITIES), "again.csv")
+    assert (again.updated, again.unchanged) == (1, 4)
+    r = model.find_source(db, "rec_public_facility", "222127|10947")
+    assert r is not None and (r.name, r.status) == ("港地域交流センター", "at_risk")
