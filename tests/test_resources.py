@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -145,6 +146,10 @@ def test_unknown_layout_is_named_and_the_cli_imports_what_it_knows(tmp_path: Pat
                           "export", "--db", str(dbf), "--dataset", "nonsense"],
                          capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 2 and "unknown dataset 'nonsense'" in bad.stderr
+    empty = subprocess.run([sys.executable, "-m", "machimori.cli", "collector", "resources",
+                            "export", "--db", str(dbf), "--dataset", "std_tourism"],
+                           capture_output=True, text=True, timeout=60, check=True)
+    assert empty.stdout.splitlines() == [",".join(BY_NAME["std_tourism"].columns)]
 
 
 def _add(db, name: str, **kw) -> int:
@@ -354,6 +359,14 @@ def test_suggested_resource_waits_for_review_and_keeps_contact_private(web) -> N
     up = {"csrf_token": ptoken, "photo": (io.BytesIO(_jpeg_with_gps(640, 480)), "b.jpg")}
     r = p.post("/resources/1/photos", data=up, content_type="multipart/form-data")
     assert r.status_code == 200 and "/resources/photos/2" in r.get_data(as_text=True)
+    # A planner's correction shows in search at once.
+    fix = {"csrf_token": ptoken, "id": "1", "name": "秋祭りの祭り囃子", "tags": "祭り, 囃子",
+           "category": "culture", "status": "at_risk", "visibility": "public"}
+    assert p.post("/resources/admin/resource", data=fix).status_code == 200
+    assert [i["name"] for i in anon.get("/api/v1/resources?q=秋祭").get_json()["items"]] == [
+        "秋祭りの祭り囃子"]
+    r = p.post("/resources/admin/resource", data={**fix, "category": "food"})
+    assert r.status_code == 400 and "category must be one of" in r.get_data(as_text=True)
     bad = dict(form, photo=(io.BytesIO(b"GIF89a not really"), "x.jpg"))
     r = c.post("/resources/suggest", data=bad, content_type="multipart/form-data")
     assert r.status_code == 400 and "not a readable image" in r.get_data(as_text=True)
@@ -443,3 +456,35 @@ def test_every_layout_imports_from_shift_jis_and_exports_the_same_row(db, name: 
     assert out == [list(lay.columns), row]
     r = model.get(db, db.execute("SELECT id FROM resources").fetchone()[0])
     assert r is not None and r.lat == pytest.approx(41.764) and r.category == lay.category
+
+
+def test_rows_without_ids_import_and_reimport_without_duplicates(db) -> None:
+    """Real 自治体標準 files often leave ID empty: such rows are known by name and place, and
+    identical ones by their order; a repeated explicit ID is an error."""
+    head = ",".join(BY_NAME["std_fire_water"].columns)
+    rows = ["462209,,鹿児島県南さつま市,消火栓,,,,鹿児島県,南さつま市,本町中央,,,31.420235,130.320918,150,",
+            "462209,,鹿児島県南さつま市,消火栓,,,,鹿児島県,南さつま市,大浦町,,,,,150,",
+            "462209,,鹿児島県南さつま市,消火栓,,,,,,,,,,,150,",
+            "462209,,鹿児島県南さつま市,消火栓,,,,,,,,,,,150,"]
+    data = "\n".join([head, *rows]).encode("cp932")
+    assert opendata.import_bytes(db, data, "a.csv").inserted == 4
+    again = opendata.import_bytes(db, data, "a.csv")
+    assert (again.inserted, again.unchanged, count(db)) == (0, 4, 4)
+    dup = f"{head}\n462209,7,,消火栓,,,,,,,,,,,150,\n462209,7,,消火栓,,,,,,,,,,,65,"
+    res = opendata.import_bytes(db, dup.encode(), "dup.csv")
+    assert [(e.line, e.message) for e in res.errors] == [(3, "same ID as line 2")]
+
+
+def test_a_planners_correction_is_exported_until_the_city_publishes_again(db) -> None:
+    opendata.import_bytes(db, FACILITIES.read_bytes(), FACILITIES.name)
+    r = model.find_source(db, "rec_public_facility", "222127|10947")
+    assert r is not None and r.name == "港地域交流センター"
+    model.save(db, replace(r, name="港地域交流センター（みなとセンター）", status="at_risk"))
+    rows = list(csv.reader(io.StringIO(opendata.to_csv(
+        opendata.exported(db, "rec_public_facility")))))
+    assert rows[2][rows[0].index("名称")] == "港地域交流センター（みなとセンター）"
+    # The municipality's file is the source of its own columns; the catalogue's status stays.
+    again = opendata.import_bytes(db, sjis(FACILITIES), "again.csv")
+    assert (again.updated, again.unchanged) == (1, 4)
+    r = model.find_source(db, "rec_public_facility", "222127|10947")
+    assert r is not None and (r.name, r.status) == ("港地域交流センター", "at_risk")

@@ -178,5 +178,9 @@ def test_needs_and_ideas_become_a_project(site, tmp_path: Path) -> None:
             assert "プロジェクトの状態が変わりました" in page.inner_text("#notices")
             page.goto(base + "/resources/posts")
             assert "進行中" in page.inner_text("#projects")
+            page.screenshot(path=str(shots / "posts-desktop.png"), full_page=True)
+            page.set_viewport_size(PHONE)
+            page.goto(base + "/resources/suggest")
+            page.screenshot(path=str(shots / "suggest-phone.png"), full_page=True)
         finally:
             browser.close()

@@ -65,13 +65,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from .layouts import BY_NAME
     from .opendata import ImportError_, exported, to_csv, to_geojson, to_ngsi_ld
 
     db = _open(args.db)
     try:
         items = exported(db, args.dataset)
         if args.format == "csv":
-            text = to_csv(items)
+            text = to_csv(items, BY_NAME.get(args.dataset or ""))
         elif args.format == "geojson":
             text = json.dumps(to_geojson(items), ensure_ascii=False, indent=1) + "\n"
         else:

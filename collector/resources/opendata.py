@@ -141,8 +141,9 @@ def row_to_resource(layout: Layout, row: dict[str, str], line: int, file: str) -
     key_vals = [row.get(c, "") for c in layout.key]
     if key_vals and key_vals[-1]:
         key = "|".join(key_vals)
-    else:  # no ID in the file: the row is known by its name and place
-        key = "|".join([key_vals[0] if key_vals else "", f["name"], f.get("address", "")])
+    else:  # no ID in the file (common in real files): the row is known by its name and place
+        key = "~" + "|".join([key_vals[0] if key_vals else "", f["name"], f.get("address", ""),
+                              lat or "", lon or ""])
     tags = [t.strip() for t in f.get("tags", "").split(";")]
     if f.get("kind"):
         tags.append(f["kind"])
@@ -195,10 +196,19 @@ def parse(data: bytes, file: str) -> tuple[ImportResult, list[Resource]]:
         except ImportError_ as exc:
             res.errors.append(RowProblem(line, str(exc)))
             continue
-        if r.source_key in seen:
-            res.errors.append(RowProblem(line, f"same key as line {seen[r.source_key]}"))
+        key = str(r.source_key)
+        if key in seen and key.startswith("~"):
+            # Rows without an ID that look alike (hydrants without an address) are told
+            # apart by their order in the file, which a re-import of the file keeps.
+            n = 2
+            while f"{key}#{n}" in seen:
+                n += 1
+            key = f"{key}#{n}"
+            r = replace(r, source_key=key)
+        elif key in seen:
+            res.errors.append(RowProblem(line, f"same ID as line {seen[key]}"))
             continue
-        seen[str(r.source_key)] = line
+        seen[key] = line
         out.append(r)
     return res, out
 
@@ -289,12 +299,14 @@ def exported(db: Database, dataset: str | None) -> list[tuple[Layout, Resource]]
             if row["dataset"] in BY_NAME]
 
 
-def to_csv(items: list[tuple[Layout, Resource]]) -> str:
+def to_csv(items: list[tuple[Layout, Resource]], layout: Layout | None = None) -> str:
+    """One layout's CSV (its header alone when it has no rows)."""
     if len({lay.name for lay, _ in items}) > 1:
         raise ImportError_("CSV holds one layout: give --dataset")
-    if not items:
+    if items:
+        layout = items[0][0]
+    if layout is None:
         return ""
-    layout = items[0][0]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(layout.columns)

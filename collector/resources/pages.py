@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, abort, g, make_response, render_template, request
@@ -335,12 +336,32 @@ def project() -> Any:
 @bp.post("/admin/resource")
 @require(*PLANNERS)
 def edit_resource() -> Any:
-    """A planner sets a resource's status and visibility (e.g. at risk of being lost)."""
+    """A planner corrects a resource: category, name, kana, description, tags, status (e.g.
+    at risk of being lost) and visibility. Corrections show in search and in exports."""
     raw_id = request.form.get("id", "")
-    status, vis = request.form.get("status", ""), request.form.get("visibility", "")
-    if not raw_id.isdigit() or status not in model.STATUSES or vis not in model.VISIBILITIES:
-        abort(400, description="id, status and visibility")
+    if not raw_id.isdigit():
+        abort(400, description="id")
     db = get_write_db()
-    db.execute("UPDATE resources SET status = ?, visibility = ?, updated_at = ? WHERE id = ?",
-               (status, vis, time.time(), int(raw_id)))
+    old = model.get(db, int(raw_id))
+    if old is None:
+        abort(404)
+    f = request.form
+    try:
+        new = model.validate(replace(
+            old, category=f.get("category", old.category), name=f.get("name", old.name),
+            name_kana=f.get("name_kana", old.name_kana).strip()[:200],
+            description=f.get("description", old.description).strip()[:4000],
+            tags=_tags(f["tags"]) if "tags" in f else old.tags,
+            status=f.get("status", old.status), visibility=f.get("visibility", old.visibility)))
+    except model.ResourceError as exc:
+        resp = detail(old.id or 0, error=str(exc))
+        resp.status_code = 400
+        return resp
+    db.begin()
+    try:
+        model.save(db, new)
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
     return detail(int(raw_id))
