@@ -288,3 +288,11 @@ def test_mqtt_and_http_reports_reach_a_real_collector_and_survive_sigkill(
         pub.disconnect()
     finally:
         col.stop()
+
+
+def test_a_silent_phone_raises_one_watch_alert_for_its_person() -> None:
+    # The alert engine reads phone_silent like a gateway's event: one alert per person and cause.
+    from collector.watch.engine import RULES
+
+    rule = RULES["phone_silent"]
+    assert rule.subject == "person" and rule.severity == 2

@@ -32,12 +32,16 @@ RULES: dict[str, Rule] = {
     "morning_rise_missing": Rule("morning_rise_missing", 1, "household"),
     "tag_not_seen": Rule("not_seen", 2, "person"),
     "night_wandering": Rule("night_wandering", 2, "person"),
+    # A resident's phone or GPS terminal that stopped reporting (collector/phones.py): silence
+    # is not wellbeing. Its data carries the person the phone is linked to.
+    "phone_silent": Rule("phone_silent", 2, "person"),
 }
 GATEWAY_CAUSE = "gateway_offline"
 GATEWAY_SEVERITY = 1
 CAUSES_JA = {"sos": "SOS（緊急呼び出し）", "fall": "転倒の検知", "inactivity": "生活反応がない状態",
              "continuous_use": "電気の使いっぱなし", "morning_rise_missing": "朝の生活反応がない",
              "not_seen": "しばらく見かけない状態", "night_wandering": "夜間の外出",
+             "phone_silent": "携帯端末からの連絡が途絶えた状態",
              GATEWAY_CAUSE: "中継機の停止"}
 
 

@@ -41,7 +41,10 @@ WATCH_TEXTS: dict[str, dict[str, Any]] = {
             "push_failed": "通知を設定できませんでした:",
             "kinds": {"sos": "SOS", "fall": "転倒", "no_sign_of_life": "生活反応なし",
                       "continuous_use": "電気の使いっぱなし", "morning_rise_missing": "朝の反応なし",
-                      "tag_not_seen": "見かけない", "night_wandering": "夜間の外出"},
+                      "tag_not_seen": "見かけない", "night_wandering": "夜間の外出",
+                      "phone_silent": "携帯の連絡なし", "phone_enter": "到着",
+                      "phone_leave": "出発", "phone_lwt": "携帯の接続切れ",
+                      "phone_back": "携帯の連絡再開"},
         },
     },
     "en": {
@@ -82,7 +85,9 @@ WATCH_TEXTS: dict[str, dict[str, Any]] = {
             "kinds": {"sos": "SOS", "fall": "fall", "no_sign_of_life": "no sign of life",
                       "continuous_use": "continuous use", "morning_rise_missing":
                       "no morning activity", "tag_not_seen": "not seen",
-                      "night_wandering": "out at night"},
+                      "night_wandering": "out at night", "phone_silent": "phone silent",
+                      "phone_enter": "arrived", "phone_leave": "left",
+                      "phone_lwt": "phone disconnected", "phone_back": "phone back"},
         },
     },
 }

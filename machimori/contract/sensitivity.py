@@ -28,7 +28,8 @@ class ClassRule:
     to_ngsi: bool  # may be exported as NGSI-LD entities
 
 
-_ALL = frozenset({ANONYMOUS, "admin", "planner", "responder", "viewer", "family", "device"})
+_ALL = frozenset({ANONYMOUS, "admin", "planner", "responder", "viewer", "family", "shop",
+                  "device"})
 
 CLASSES: dict[Sensitivity, ClassRule] = {
     Sensitivity.PUBLIC: ClassRule(_ALL, None, True, True),
@@ -61,6 +62,15 @@ EVENT_KINDS: dict[str, Sensitivity] = {
     "sensor_fault": Sensitivity.OPERATIONAL,
     "radiation_error": Sensitivity.OPERATIONAL,
     "surface_hot_spot": Sensitivity.OPERATIONAL,
+    # From residents' phones (collector/phones.py): where a person is, or that they went silent.
+    "phone_enter": Sensitivity.PERSONAL,
+    "phone_leave": Sensitivity.PERSONAL,
+    "phone_lwt": Sensitivity.PERSONAL,
+    "phone_silent": Sensitivity.PERSONAL,
+    "phone_back": Sensitivity.PERSONAL,
+    # The general detector (gateway/kernels/anomaly.py) scores households' power as well as heat
+    # nodes: one kind for both, so the stricter class.
+    "anomaly": Sensitivity.PERSONAL,
 }
 
 
