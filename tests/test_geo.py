@@ -53,6 +53,9 @@ def test_osm_buildings_heights_from_the_real_ota_file() -> None:
     m = read_osm(OTA)
     assert len(m.buildings) > 2000 and m.streets == ()
     assert all(b.height_source == "tag" and b.height_known for b in m.buildings)
+    # A multipolygon building: tags on the relation, which JOSM saved before its outline way.
+    mp = next(b for b in m.buildings if b.id == "osm:r-117313")
+    assert mp.height_m == 7.5 and len(mp.footprint) == 4
     assert all(len(b.footprint) >= 3 and b.footprint[0] != b.footprint[-1]
                for b in m.buildings)  # closing point dropped
     heights = np.array([b.height_m for b in m.buildings])
