@@ -100,14 +100,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                                           logs / "broker.log")))
             wait_for(lambda: port_open(bport), 30, "the broker to listen")
         town_dir = data / "town"
-        _, configs = write_town(town_dir, mqtt_url, seed=args.seed, speed=args.speed,
+        town, configs = write_town(town_dir, mqtt_url, seed=args.seed, speed=args.speed,
                                 sim_start=sim_epoch(), wall_anchor=time.time(),
                                 gateways=args.gateways, nodes=args.nodes,
                                 residents=args.residents, households=args.households)
         db = data / "collector.sqlite"
         from .heat_cli import prepare_demo
 
-        heat_env = prepare_demo(town_dir, args.seed, str(db))  # buildings, cool spots
+        heat_env = prepare_demo(town_dir, town, str(db))  # buildings, cool spots
         print(f"[2/4] starting the collector (database {db})", flush=True)
         procs.append(("collector", spawn(
             ["-m", "machimori.cli", "collector", "run", "--db", str(db), "--mqtt", mqtt_url,
