@@ -77,6 +77,8 @@ def test_route_api_shortest_beside_cool_with_shelters_on_the_way(town) -> None:
     (f"from={START[0]},{START[1]}&to={END[0]},{END[1]}&mode=fastest", 400, "mode must be"),
     (f"from={START[0]},{START[1]}&to={END[0]},{END[1]}&at=noon", 400, "ISO 8601"),
     (f"from=35.0,139.0&to={END[0]},{END[1]}", 422, "from the nearest street"),
+    (f"from={START[0]},{START[1]}&to={END[0]},{END[1]}&at=0001-01-01", 400, "1970 and 2100"),
+    (f"from=nan,139.0&to={END[0]},{END[1]}", 400, "not a latitude"),
 ])
 def test_route_api_refuses_bad_input_clearly(town, query: str, status: int, words: str) -> None:
     r = town.get(f"/api/v1/route?{query}")
