@@ -294,3 +294,15 @@ def test_entity_expansion_bombs_are_refused(tmp_path: Path) -> None:
                     '<osm><way id="1"><tag k="name" v="&l9;"/></way></osm>\n')
     with pytest.raises(GeoFormatError, match="not OSM XML"):
         read_osm(bomb)
+
+
+def test_snapping_through_the_grid_finds_the_nearest_street() -> None:
+    from machimori.geo.route import _nearest, snap
+
+    g = build_graph(read_osm(NERIMA).streets)
+    rng = np.random.default_rng(11)
+    lo, hi = g.seg_a.min(axis=0) - 300, g.seg_a.max(axis=0) + 300
+    everything = np.arange(len(g.seg_a))
+    for x, y in rng.uniform(lo, hi, (200, 2)):
+        assert snap(g, x, y).distance_m == pytest.approx(
+            _nearest(g, everything, x, y).distance_m, abs=1e-9)
