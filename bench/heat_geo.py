@@ -1,6 +1,7 @@
 """Cool routes on a 10,000-intersection graph, and shade precomputation for a district.
 
-    .venv/bin/python bench/heat_geo.py [--pairs 200] [--data ../shared/data]
+    .venv/bin/python bench/heat_geo.py [--pairs 200] [--max-km 2] [--routes-only]
+                                       [--data ../shared/data]
 
 Routes: a 100 × 100 grid town (machimori.geo.synthetic.grid_town: jittered intersections,
 bent streets, 39,204 buildings 6–40 m), 200 random origin–destination intersections (seed 7),
@@ -39,7 +40,7 @@ def pct(xs: list[float]) -> str:
     return f"{np.percentile(a, 50):.1f} / {np.percentile(a, 95):.1f}"
 
 
-def routes(pairs: int) -> None:
+def routes(pairs: int, max_km: float | None = None) -> None:
     t = time.perf_counter()
     town = grid_town(100, 100)
     exp = StreetExposure(town.streets, town.buildings)
@@ -47,7 +48,13 @@ def routes(pairs: int) -> None:
     print(f"graph: {g.nodes} nodes ({g.intersections()} with 3+ streets), {g.edges} edges, "
           f"{len(town.buildings)} buildings; built in {time.perf_counter() - t:.1f} s")
     rng = np.random.default_rng(7)
-    ods = [(int(a), int(b)) for a, b in rng.integers(0, g.nodes, (pairs, 2)) if a != b]
+    ods = []
+    while len(ods) < pairs:
+        a, b = (int(v) for v in rng.integers(0, g.nodes, 2))
+        crow = float(np.hypot(*(g.node_xy[a] - g.node_xy[b])))
+        if a != b and (max_km is None or crow <= max_km * 1000):
+            ods.append((a, b))
+    print(f"{len(ods)} pairs" + (f" at most {max_km:g} km apart" if max_km else ""))
     sun = exp.sunlit(NOON)
     heat = heat_weight(None, g.edges)
     import networkx as nx
@@ -131,12 +138,16 @@ def shade(data: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", type=int, default=200)
+    ap.add_argument("--max-km", type=float, default=None,
+                    help="only pairs at most this far apart (a walk), e.g. 2")
+    ap.add_argument("--routes-only", action="store_true")
     ap.add_argument("--data", type=Path, default=ROOT.parent.parent / "shared" / "data")
     a = ap.parse_args()
     if not a.data.exists():
         a.data = Path("/work/shared/data")
-    routes(a.pairs)
-    shade(a.data)
+    routes(a.pairs, a.max_km)
+    if not a.routes_only:
+        shade(a.data)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Modelled shade against the simulated town's sun/shade at its heat nodes, over a summer day.
 
     .venv/bin/python bench/shade_compare.py [--seed 1] [--date 2026-08-03]
+    .venv/bin/python bench/shade_compare.py --measured DEMO_DIR   # after `machimori demo
+                                                                  #  --seconds 60 --data-dir DIR`
 
 The sim's ground truth (sim/town.py node_in_shade) shades a node when the sun is within 45° of
 azimuth of its obstruction and below its elevation. `machimori heat buildings --sim-seed` turns
@@ -9,6 +11,10 @@ computes shade from that block with the building raster and the NOAA sun. Compar
 from sunrise to sunset at every node: agreement, and where the two differ. Tree shade
 (tree_shade in the sim, which darkens a node's light sensor) is not a building and is not
 modelled: the share of nodes under trees is printed beside it.
+
+With --measured, the flags the demo's gateways actually measured (from illuminance against the
+clear sky) are compared through the API (`/api/v1/shade/compare`), each disagreement listed with
+the sim's truth and the node's tree shade.
 """
 
 from __future__ import annotations
@@ -26,11 +32,33 @@ from sim.town import build_town, node_in_shade, weather
 JST = timezone(timedelta(hours=9))
 
 
+def measured(demo: str, seed: int) -> None:
+    from collector.app import create_app
+
+    app = create_app({"DATABASE": f"{demo}/collector.sqlite",
+                      "BASEMAP": f"{demo}/town/basemap.geojson",
+                      "HEAT_BUILDINGS": f"{demo}/town/buildings.geojson"})
+    body = app.test_client().get("/api/v1/shade/compare").get_json()
+    town = build_town(seed)
+    nodes = {n.id: n for n in town.nodes}
+    print(f"measured flags: {body['compared']} sensors compared, agreement {body['agreement']}")
+    for i in body["items"]:
+        if i["agree"] is False:
+            n = nodes[i["device"]]
+            truth = node_in_shade(n, weather(town, i["at"]))
+            print(f"  {i['device']}: measured {i['measured']}, modelled {i['modelled']}; sim "
+                  f"building shade {truth}, tree shade {n.tree_shade}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--date", default="2026-08-03")
+    ap.add_argument("--measured", metavar="DEMO_DIR", default=None)
     a = ap.parse_args()
+    if a.measured:
+        measured(a.measured, a.seed)
+        return
     town = build_town(a.seed)
     streets = [Street(f"s{i}", (p, q)) for i, (p, q) in enumerate(town.streets)]
     exp = StreetExposure(streets, sim_buildings(a.seed))

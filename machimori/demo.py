@@ -128,7 +128,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             sms_url, sms_env = sink.url, {"MACHIMORI_SMS_TOKEN": "demo"}
         from .heat_cli import prepare_demo
 
-        heat_env = prepare_demo(town_dir, args.seed, str(db))  # buildings, cool spots
+        heat_env = prepare_demo(town_dir, town, str(db))  # buildings, cool spots
         print(f"[2/4] starting the collector (database {db})", flush=True)
         procs.append(("collector", spawn(
             ["-m", "machimori.cli", "collector", "run", "--db", str(db), "--mqtt", mqtt_url,

@@ -104,13 +104,15 @@ def _write(doc: dict[str, Any], out: str | None) -> None:
         sys.stdout.write(text + "\n")
 
 
-def sim_buildings(seed: int) -> list[Any]:
+def sim_buildings(seed: int, town: Any = None) -> list[Any]:
     """The simulated town's own buildings (those that cast its shade), as machimori.geo reads
-    them from the GeoJSON the sim writes."""
+    them from the GeoJSON the sim writes: the town of `seed` with the default sizes, or the
+    given one."""
     from machimori.geo import read_geojson
     from sim.town import build_town
 
-    return list(read_geojson(build_town(seed).buildings_geojson()).buildings)
+    town = build_town(seed) if town is None else town
+    return list(read_geojson(town.buildings_geojson()).buildings)
 
 
 def run_buildings(args: argparse.Namespace) -> int:
@@ -209,12 +211,9 @@ def run_route(args: argparse.Namespace) -> int:
     return 0
 
 
-def demo_spots_csv(seed: int) -> str:
+def demo_spots_csv(town: Any) -> str:
     """A municipal-style list of cool spots for the simulated town (the demo's): a shelter at
     each gateway's neighbourhood centre and partner shops beside some heat nodes."""
-    from sim.town import build_town
-
-    town = build_town(seed)
     days = "日月火水木金土"
     head = (["ID", "名称", "緯度", "経度"] + [f"{d}曜開放開始時刻" for d in days]
             + [f"{d}曜開放終了時刻" for d in days] + ["受入可能人数", "設備", "施設区分"])
@@ -230,7 +229,7 @@ def demo_spots_csv(seed: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-def prepare_demo(town_dir: Any, seed: int, db: str) -> dict[str, str]:
+def prepare_demo(town_dir: Any, town: Any, db: str) -> dict[str, str]:
     """Buildings and cool spots for the demo's town; the collector's environment for them."""
     from pathlib import Path
 
@@ -241,11 +240,12 @@ def prepare_demo(town_dir: Any, seed: int, db: str) -> dict[str, str]:
 
     d = Path(town_dir)
     buildings = d / "buildings.geojson"
-    buildings.write_text(json.dumps(buildings_geojson(sim_buildings(seed))), encoding="utf-8")
+    buildings.write_text(json.dumps(buildings_geojson(sim_buildings(town.seed, town))),
+                         encoding="utf-8")
     con = connect(db)
     try:
         migrate(con)
-        import_spots(con, parse_list(demo_spots_csv(seed).encode()), "demo",
+        import_spots(con, parse_list(demo_spots_csv(town).encode()), "demo",
                      alert_rule="alert_open")
     finally:
         con.close()

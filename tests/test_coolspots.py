@@ -366,3 +366,38 @@ def test_alerts_and_forecasts_stored_newest_report_wins(db_url: str) -> None:
     assert forecast_at(db, "11001", jst(2020, 8, 17, 7)) == 20.0  # nearest: 06:00
     assert forecast_at(db, "11001", jst(2020, 8, 30, 12)) is None  # beyond the forecast
     db.close()
+
+
+def test_an_import_killed_mid_way_leaves_all_or_nothing(tmp_path: Path) -> None:
+    """kill -9 while a large list is being written: afterwards the registry holds none of it
+    or all of it, and importing again completes it without duplicates."""
+    import subprocess
+
+    n = 60_000
+    rows = ["ID,名称,緯度,経度,月曜開放開始時刻,月曜開放終了時刻,市区町村コード"]
+    rows += [f"{i:08d},施設{i},35.{i:06d},139.5,9:00,17:00,131016" for i in range(n)]
+    big = tmp_path / "big.csv"
+    big.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    db = str(tmp_path / "c.sqlite")
+    wal = Path(db + "-wal")
+    cmd = [sys.executable, "-m", "machimori.cli", "collector", "coolspots", "import", "--db",
+           db, str(big)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Writing has begun once the write-ahead log grows past its first pages.
+        wait_for(lambda: proc.poll() is not None or (wal.exists()
+                                                     and wal.stat().st_size > 64_000),
+                 120, "the import to start writing")
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    con = connect(db)
+    migrate(con)
+    assert con.execute("SELECT count(*) FROM coolspots").fetchone()[0] in (0, n)
+    con.close()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    con = connect(db)
+    assert tuple(con.execute("SELECT count(*), count(DISTINCT id) FROM coolspots").fetchone()) \
+        == (n, n)
+    con.close()

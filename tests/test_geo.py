@@ -53,6 +53,9 @@ def test_osm_buildings_heights_from_the_real_ota_file() -> None:
     m = read_osm(OTA)
     assert len(m.buildings) > 2000 and m.streets == ()
     assert all(b.height_source == "tag" and b.height_known for b in m.buildings)
+    # A multipolygon building: tags on the relation, which JOSM saved before its outline way.
+    mp = next(b for b in m.buildings if b.id == "osm:r-117313")
+    assert mp.height_m == 7.5 and len(mp.footprint) == 4
     assert all(len(b.footprint) >= 3 and b.footprint[0] != b.footprint[-1]
                for b in m.buildings)  # closing point dropped
     heights = np.array([b.height_m for b in m.buildings])
@@ -291,3 +294,15 @@ def test_entity_expansion_bombs_are_refused(tmp_path: Path) -> None:
                     '<osm><way id="1"><tag k="name" v="&l9;"/></way></osm>\n')
     with pytest.raises(GeoFormatError, match="not OSM XML"):
         read_osm(bomb)
+
+
+def test_snapping_through_the_grid_finds_the_nearest_street() -> None:
+    from machimori.geo.route import _nearest, snap
+
+    g = build_graph(read_osm(NERIMA).streets)
+    rng = np.random.default_rng(11)
+    lo, hi = g.seg_a.min(axis=0) - 300, g.seg_a.max(axis=0) + 300
+    everything = np.arange(len(g.seg_a))
+    for x, y in rng.uniform(lo, hi, (200, 2)):
+        assert snap(g, x, y).distance_m == pytest.approx(
+            _nearest(g, everything, x, y).distance_m, abs=1e-9)

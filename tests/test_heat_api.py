@@ -77,6 +77,8 @@ def test_route_api_shortest_beside_cool_with_shelters_on_the_way(town) -> None:
     (f"from={START[0]},{START[1]}&to={END[0]},{END[1]}&mode=fastest", 400, "mode must be"),
     (f"from={START[0]},{START[1]}&to={END[0]},{END[1]}&at=noon", 400, "ISO 8601"),
     (f"from=35.0,139.0&to={END[0]},{END[1]}", 422, "from the nearest street"),
+    (f"from={START[0]},{START[1]}&to={END[0]},{END[1]}&at=0001-01-01", 400, "1970 and 2100"),
+    (f"from=nan,139.0&to={END[0]},{END[1]}", 400, "not a latitude"),
 ])
 def test_route_api_refuses_bad_input_clearly(town, query: str, status: int, words: str) -> None:
     r = town.get(f"/api/v1/route?{query}")
@@ -112,3 +114,27 @@ def test_without_a_street_graph_the_route_says_so(tmp_path: Path) -> None:
     r = c.get(f"/api/v1/route?from={START[0]},{START[1]}&to={END[0]},{END[1]}")
     assert r.status_code == 503 and "HEAT_STREETS" in r.get_json()["message"]
     assert c.get("/api/v1/shade").status_code == 503
+
+
+def test_route_uses_the_forecast_when_no_sensor_is_live(town, tmp_path: Path) -> None:
+    from collector.coolspots.moe import Forecast, store_forecast
+    from collector.coolspots.tasks import Town, set_town
+    from collector.store import connect
+
+    db = connect(str(tmp_path / "c.sqlite"))
+    set_town(db, Town(pref_code="13", forecast_point="44132"))
+    day_after = NOON.timestamp() + 86400  # no sensor window near this time
+    store_forecast(db, [Forecast("44132", "2026/08/04 05:25",
+                                 ((day_after, 33.0), (day_after + 86400, 20.0)))])
+    db.close()
+    q = f"from={START[0]},{START[1]}&to={END[0]},{END[1]}&mode=balanced"
+    hot = town.get(f"/api/v1/route?{q}&at=2026-08-04T12:00").get_json()
+    assert hot["wbgt_source"] == "forecast"
+    assert hot["cool"]["length_m"] == pytest.approx(280, abs=1)  # 33 °C: worth the detour
+    mild = town.get(f"/api/v1/route?{q}&at=2026-08-05T12:00").get_json()
+    assert mild["wbgt_source"] == "forecast"
+    assert mild["cool"]["length_m"] == pytest.approx(200, abs=0.5)  # 20 °C: not worth it
+    alerts = town.get("/api/v1/heat/alerts?at=2026-08-04T12:00").get_json()
+    assert alerts["forecast_point"] == "44132" and alerts["forecast_wbgt"] == 33.0
+    none = town.get(f"/api/v1/route?{q}&at=2026-08-10T12:00").get_json()
+    assert none["wbgt_source"] == "none"

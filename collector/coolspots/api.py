@@ -46,6 +46,8 @@ def _at() -> float:
         abort(400, description="at must be an ISO 8601 time, e.g. 2026-08-03T14:00+09:00")
     if t.tzinfo is None:
         t = t.replace(tzinfo=JST)
+    if not 1970 <= t.year <= 2100:
+        abort(400, description="at must be a time between 1970 and 2100")
     return t.timestamp()
 
 

@@ -19,6 +19,7 @@ from .frame import LocalFrame
 from .model import Street
 
 SAMPLE_SPACING_M = 4.0  # shade is looked up at least this often along each edge
+SNAP_CELL_M = 100.0  # grid for finding the street nearest a point
 Key = str | tuple
 
 
@@ -61,6 +62,21 @@ class StreetGraph:
                       self.node_xy[:, 0].tolist(), self.node_xy[:, 1].tolist())
             self.__dict__["_lists"] = cached
         return cached
+
+    def segment_cells(self) -> dict[tuple[int, int], np.ndarray]:
+        """Segment indices per SNAP_CELL_M grid cell their bounding box touches, made once."""
+        cells = self.__dict__.get("_cells")
+        if cells is None:
+            lo = np.floor(np.minimum(self.seg_a, self.seg_b) / SNAP_CELL_M).astype(np.int64)
+            hi = np.floor(np.maximum(self.seg_a, self.seg_b) / SNAP_CELL_M).astype(np.int64)
+            found: dict[tuple[int, int], list[int]] = defaultdict(list)
+            for k, (x0, y0, x1, y1) in enumerate(np.column_stack([lo, hi]).tolist()):
+                for cx in range(x0, x1 + 1):
+                    for cy in range(y0, y1 + 1):
+                        found[(cx, cy)].append(k)
+            cells = {c: np.array(v, dtype=np.int64) for c, v in found.items()}
+            self.__dict__["_cells"] = cells
+        return cells
 
     def node_latlon(self, i: int) -> tuple[float, float]:
         lat, lon = self.frame.to_latlon(self.node_xy[i, 0], self.node_xy[i, 1])

@@ -1,5 +1,7 @@
 """OpenStreetMap XML (`.osm`, `.osm.bz2`, `.osm.gz`) → streets people can walk and buildings.
 
+Buildings drawn as multipolygon relations (tags on the relation, outline in member ways) are
+read from their outer rings; inner rings (courtyards) are not cut out.
 Elements marked `action="delete"` (files saved by the JOSM editor) or `visible="false"` are not
 part of the map and are dropped; ways lose references to nodes the file does not hold (an extract
 cut at its edge). Building heights come from `height` (metres; "12", "12 m", "40 ft"), else
@@ -89,6 +91,8 @@ def _gone(el: ET.Element) -> bool:
 def read_osm(path: str | Path) -> MapData:
     """Streets and buildings from an OSM XML file (plain, .bz2 or .gz)."""
     nodes: dict[str, tuple[float, float]] = {}
+    way_refs: dict[str, list[str]] = {}  # for the outlines of multipolygon buildings
+    relations: list[tuple[str, dict[str, str], list[tuple[str, str, str]]]] = []
     streets: list[Street] = []
     buildings: list[Building] = []
     dropped: Counter[str] = Counter()
@@ -115,13 +119,23 @@ def read_osm(path: str | Path) -> MapData:
                         dropped["deleted_way"] += 1
                     else:
                         _way(el, nodes, streets, buildings, dropped)
+                        way_refs[el.get("id", "")] = [nd.get("ref", "") for nd in el.iter("nd")]
                     el.clear()
                 elif tag == "relation":
+                    if _gone(el):
+                        dropped["deleted_relation"] += 1
+                    else:  # read at the end: editors save relations before their ways too
+                        relations.append((el.get("id", ""),
+                                          {t.get("k", ""): t.get("v", "") for t in el.iter("tag")},
+                                          [(m.get("type", ""), m.get("ref", ""), m.get("role", ""))
+                                           for m in el.iter("member")]))
                     el.clear()
     except ET.ParseError as exc:
         raise GeoFormatError(f"{path}: not OSM XML ({exc})") from exc
     except (OSError, EOFError) as exc:
         raise GeoFormatError(f"{path}: cannot read ({exc})") from exc
+    for rel in relations:
+        _relation(*rel, nodes, way_refs, buildings, dropped)
     return MapData(tuple(streets), tuple(buildings), dict(dropped))
 
 
@@ -148,3 +162,43 @@ def _way(el: ET.Element, nodes: dict[str, tuple[float, float]], streets: list[St
             return
         streets.append(Street(f"osm:w{wid}", tuple(nodes[r] for r in known), tuple(known),
                               tags.get("highway", "street"), tags.get("name", "")))
+
+
+def _relation(rid: str, tags: dict[str, str], members: list[tuple[str, str, str]],
+              nodes: dict[str, tuple[float, float]], way_refs: dict[str, list[str]],
+              buildings: list[Building], dropped: Counter[str]) -> None:
+    if tags.get("type") != "multipolygon" or tags.get("building", "no") == "no":
+        return
+    outers = [way_refs.get(ref) for kind, ref, role in members
+              if kind == "way" and role == "outer"]
+    h, src = building_height(tags)
+    for k, ring in enumerate(_join_rings([o for o in outers if o])):
+        pts = [nodes[r] for r in ring if r in nodes]
+        if len(pts) < 3:
+            dropped["short_building"] += 1
+            continue
+        buildings.append(Building(f"osm:r{rid}" + (f"/{k}" if k else ""), tuple(pts), h, src,
+                                  tags.get("name", "")))
+
+
+def _join_rings(parts: list[list[str]]) -> list[list[str]]:
+    """Closed rings from member ways, joining open ones end to end; an open leftover is
+    dropped. Returned rings do not repeat their first node."""
+    rings, open_ = [], [list(p) for p in parts if len(p) >= 2]
+    while open_:
+        cur = open_.pop(0)
+        while cur[0] != cur[-1]:
+            for i, p in enumerate(open_):
+                if p[0] == cur[-1]:
+                    cur += p[1:]
+                elif p[-1] == cur[-1]:
+                    cur += p[-2::-1]
+                else:
+                    continue
+                open_.pop(i)
+                break
+            else:
+                break
+        if cur[0] == cur[-1]:
+            rings.append(cur[:-1])
+    return rings

@@ -50,7 +50,25 @@ class Snap:
 
 
 def snap(graph: StreetGraph, x: float, y: float) -> Snap:
-    a, b = graph.seg_a, graph.seg_b
+    """The nearest point on any street: segments in the grid cells around the point first,
+    widening the ring until the best found is nearer than the ring's edge (then no segment
+    further out can be nearer), else all segments."""
+    from .graph import SNAP_CELL_M
+
+    cells = graph.segment_cells()
+    cx, cy = math.floor(x / SNAP_CELL_M), math.floor(y / SNAP_CELL_M)
+    for ring in range(1, int(MAX_SNAP_M / SNAP_CELL_M) + 2):
+        found = [cells[c] for c in ((cx + i, cy + j) for i in range(-ring, ring + 1)
+                                    for j in range(-ring, ring + 1)) if c in cells]
+        if found:
+            best = _nearest(graph, np.unique(np.concatenate(found)), x, y)
+            if best.distance_m <= ring * SNAP_CELL_M:
+                return best
+    return _nearest(graph, np.arange(len(graph.seg_a)), x, y)
+
+
+def _nearest(graph: StreetGraph, segs: np.ndarray, x: float, y: float) -> Snap:
+    a, b = graph.seg_a[segs], graph.seg_b[segs]
     d = b - a
     ll = np.einsum("ij,ij->i", d, d)
     t = np.clip(((x - a[:, 0]) * d[:, 0] + (y - a[:, 1]) * d[:, 1])
@@ -58,7 +76,8 @@ def snap(graph: StreetGraph, x: float, y: float) -> Snap:
     px, py = a[:, 0] + t * d[:, 0], a[:, 1] + t * d[:, 1]
     dist2 = (px - x) ** 2 + (py - y) ** 2
     k = int(np.argmin(dist2))
-    return Snap(int(graph.seg_edge[k]), float(graph.seg_off[k] + t[k] * math.sqrt(ll[k])),
+    seg = int(segs[k])
+    return Snap(int(graph.seg_edge[seg]), float(graph.seg_off[seg] + t[k] * math.sqrt(ll[k])),
                 (float(px[k]), float(py[k])), float(math.sqrt(dist2[k])))
 
 
