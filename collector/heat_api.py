@@ -22,6 +22,19 @@ bp = Blueprint("heat_api", __name__, url_prefix="/api/v1/heat")
 bp.register_error_handler(400, bad_request)
 SERIES_FIELDS = ("wbgt_c", "air_c", "surface_c", "humidity")
 MAX_SERIES_POINTS = 2000
+# Each heat sensor's newest window in ("end" <= t, "end" > t - window), per dialect: SQLite is
+# driven from the per-device maximum into the (device, end) index (with a filter on the outer
+# kind it scanned every window, 10x slower); PostgreSQL hash-joined that against a scan of the
+# whole table, and takes DISTINCT ON over the index range instead (bench/heat_api.py).
+NEWEST_WINDOW_SQL = {
+    "sqlite": 'SELECT s.device, s."end", s."values", s.wbgt_level FROM summaries s JOIN '
+              '(SELECT device, max("end") AS e FROM summaries WHERE kind = \'heat\' '
+              'AND "end" <= ? AND "end" > ? GROUP BY device) m '
+              'ON s.device = m.device AND s."end" = m.e',
+    "postgresql": 'SELECT DISTINCT ON (device) device, "end", "values", wbgt_level '
+                  'FROM summaries WHERE kind = \'heat\' AND "end" <= ? AND "end" > ? '
+                  'ORDER BY device, "end" DESC',
+}
 
 
 @bp.get("/levels")
@@ -44,13 +57,7 @@ def at() -> Any:
         if t is None:
             return jsonify({"t": None, "sensors": []})
     window = float(current_app.config["STALE_AFTER_S"])
-    # Driven from the small per-device maximum into the (device, end) index; no filter on the
-    # outer kind, which made SQLite scan every heat window instead (10× slower).
-    rows = db.execute(
-        'SELECT s.device, s."end", s."values", s.wbgt_level FROM summaries s JOIN '
-        '(SELECT device, max("end") AS e FROM summaries WHERE kind = \'heat\' AND "end" <= ? '
-        'AND "end" > ? GROUP BY device) m ON s.device = m.device AND s."end" = m.e',
-        (t, t - window)).fetchall()
+    rows = db.execute(NEWEST_WINDOW_SQL[db.dialect], (t, t - window)).fetchall()
     found: dict[str, tuple[float, dict[str, Any], int | None]] = {
         r["device"]: (r["end"], orjson.loads(r["values"]), r["wbgt_level"]) for r in rows}
     # Older than the raw windows kept: the hour that holds t, from retention's hourly rows.
