@@ -20,6 +20,7 @@ BLUEPRINT_MODULES = [
     "collector.metrics",
     "collector.ngsi",
     "collector.coolspots.api",
+    "collector.coolspots.pages",
 ]
 
 

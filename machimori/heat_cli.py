@@ -70,7 +70,11 @@ def _streets_args(p: argparse.ArgumentParser) -> None:
 def parse_at(text: str | None) -> float:
     if not text:
         return time.time()
-    t = datetime.fromisoformat(text.strip())
+    try:
+        t = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"--at must be an ISO 8601 time, e.g. 2026-08-03T14:00 (not {text!r})"
+                         ) from None
     if t.tzinfo is None:
         t = t.replace(tzinfo=JST)
     return t.timestamp()

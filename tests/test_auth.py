@@ -44,8 +44,10 @@ MATRIX = {
     "/admin/devices": {"admin"},
     "/admin/users": {"admin"},
     "/api/v1/coolspots/tasks": {"admin", "planner"},
+    "/admin/coolspots/": {"admin", "planner"},
 }
-POST_ONLY = {"/logout", "/api/v1/coolspots/tasks/<int:task_id>/done"}
+POST_ONLY = {"/logout", "/api/v1/coolspots/tasks/<int:task_id>/done",
+             "/admin/coolspots/tasks/<int:task_id>/done"}
 
 
 def event(seq: int) -> tuple[str, bytes]:

@@ -61,8 +61,8 @@ def test_yaizu_list_keeps_ids_hours_and_kinds() -> None:
     assert first.capacity == 10 and first.lat == pytest.approx(34.867206)
     assert {s.kind for s in spots} == {"shelter", "partner"}  # 暑熱避難協力施設 rows
     # Line 25 says Sunday 9:00–9:00: read as closed that day, and said so with its line.
-    assert warnings == [(25, "sun: opening and closing are both 09:00; taken as closed that "
-                             "day")]
+    assert warnings == [(25, ("sun: opening and closing are both 09:00; taken as closed that "
+                             "day"))]
 
 
 def test_encodings_bom_and_drifting_headers_read_alike() -> None:
@@ -174,7 +174,7 @@ def served_file() -> Iterator[tuple[str, list[str]]]:
     body = ALERT.read_bytes()
 
     class H(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             asked.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "text/csv")
@@ -215,6 +215,9 @@ def test_alerts_from_a_url_open_the_shelters_whose_rule_says_so(tmp_path: Path, 
     assert tokyo["alert"]["level"] == "warning"
     assert not next(i for i in tokyo["items"] if i["id"] == CITY_HALL)["open"]
     assert main(["collector", "coolspots", "town", "--db", db, "--pref", "tokyo"]) == 2
+    assert main(["collector", "coolspots", "alerts", "--db", db, "--url",
+                 "file:///etc/passwd"]) == 1
+    assert "only http:// and https://" in capsys.readouterr().err
 
 
 # ---- the API
@@ -334,3 +337,32 @@ def test_operators_list_and_close_tasks_and_it_survives_kill_9(tmp_path: Path) -
     assert check(st.db, now + 60) == 0  # done stays done: no new task that day
     st.close()
     assert sys.executable  # the server ran under this interpreter (spawn)
+
+
+def test_alerts_and_forecasts_stored_newest_report_wins(db_url: str) -> None:
+    from collector.coolspots.moe import forecast_at, store_alerts, store_forecast
+    from collector.coolspots.registry import special_alert
+
+    db = connect(db_url)
+    migrate(db)
+    f = parse_alerts(ALERT.read_bytes())
+    assert store_alerts(db, f, now=1.0) == 8
+    at = jst(2026, 8, 25, 15)
+    assert special_alert(db, at, "30")["level"] == "special"
+    assert special_alert(db, at, "13")["level"] == "warning"
+    assert special_alert(db, at, "13", area_code="999999")["level"] == "none"  # other area
+    # An older report for the same day changes nothing; a newer one replaces the flag.
+    older = ALERT.read_bytes().replace(b"ReportTime,05:00:00", b"ReportTime,04:00:00").replace(
+        b"300000,\xe5\x92\x8c\xe6\xad\x8c\xe5\xb1\xb1,30,3", b"300000,\xe5\x92\x8c\xe6\xad\x8c"
+        b"\xe5\xb1\xb1,30,0")
+    assert store_alerts(db, parse_alerts(older)) == 0  # every row older than stored
+    assert special_alert(db, at, "30")["level"] == "special"
+    newer = older.replace(b"ReportTime,04:00:00", b"ReportTime,10:00:00")
+    store_alerts(db, parse_alerts(newer))
+    assert special_alert(db, at, "30")["level"] == "none"
+    assert store_forecast(db, parse_forecast(FORECAST.read_bytes())) == 19320
+    store_forecast(db, parse_forecast(FORECAST.read_bytes()))  # again: updated, not doubled
+    assert db.execute("SELECT count(*) FROM wbgt_forecasts").fetchone()[0] == 19320
+    assert forecast_at(db, "11001", jst(2020, 8, 17, 7)) == 20.0  # nearest: 06:00
+    assert forecast_at(db, "11001", jst(2020, 8, 30, 12)) is None  # beyond the forecast
+    db.close()

@@ -281,3 +281,13 @@ def test_route_costs_equal_networkx_on_the_real_streets() -> None:
             r = find_route(g, g.node_latlon(int(a)), g.node_latlon(int(b)), cost, sun)
             assert r.cost == pytest.approx(nx.dijkstra_path_length(G, int(a), int(b),
                                                                    weight="w"), rel=1e-9)
+
+
+def test_entity_expansion_bombs_are_refused(tmp_path: Path) -> None:
+    lol = ['<!ENTITY l0 "lollollollollol">'] + [
+        f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10}">' for i in range(1, 10)]
+    bomb = tmp_path / "bomb.osm"
+    bomb.write_text('<?xml version="1.0"?>\n<!DOCTYPE osm [' + "".join(lol) + ']>\n'
+                    '<osm><way id="1"><tag k="name" v="&l9;"/></way></osm>\n')
+    with pytest.raises(GeoFormatError, match="not OSM XML"):
+        read_osm(bomb)

@@ -41,7 +41,7 @@ def _at() -> float:
     if not raw:
         return time.time()
     try:
-        t = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        t = datetime.fromisoformat(raw.strip())
     except ValueError:
         abort(400, description="at must be an ISO 8601 time, e.g. 2026-08-03T14:00+09:00")
     if t.tzinfo is None:

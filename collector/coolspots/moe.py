@@ -19,7 +19,6 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from ..db import Database
 from .hours import JST
@@ -226,7 +225,7 @@ def fetch(url: str, timeout: float = 30.0) -> bytes:
     if not url.startswith(("http://", "https://")):
         raise AlertFileError(f"{url}: only http:// and https:// URLs")
     req = urllib.request.Request(url, headers={"User-Agent": "machimori"})
-    with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 (scheme checked)
+    with urllib.request.urlopen(req, timeout=timeout) as r:
         data = r.read(10_000_001)
     if len(data) > 10_000_000:
         raise AlertFileError(f"{url}: larger than 10 MB")

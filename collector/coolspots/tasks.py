@@ -90,8 +90,8 @@ def check(db: Database, now: float | None = None) -> int:
         w = wbgt_near(readings, s["lat"], s["lon"])
         if w is not None and w >= thr:
             new.append((s["id"], "wbgt", day,
-                        f"WBGT {w:.1f} °C near {s['name']} (threshold {thr:g}): switch on mist "
-                        "and fans, check it is open", round(w, 2), thr, now))
+                        (f"WBGT {w:.1f} °C near {s['name']} (threshold {thr:g}): switch on mist "
+                        "and fans, check it is open"), round(w, 2), thr, now))
     if not new:
         return 0
     db.begin()

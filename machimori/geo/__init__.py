@@ -18,8 +18,7 @@ def read_map(path: str) -> MapData:
     """Any supported file by its name: .osm[.bz2|.gz], .gml / .xml (CityGML), else GeoJSON."""
     p = str(path).lower()
     for suffix in (".bz2", ".gz"):
-        if p.endswith(suffix):
-            p = p[: -len(suffix)]
+        p = p.removesuffix(suffix)
     if p.endswith(".osm"):
         return read_osm(path)
     if p.endswith((".gml", ".citygml")):

@@ -6,6 +6,7 @@ fraction of every edge per hour (cached), WBGT near each edge, and the cool-rout
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,7 @@ class StreetExposure:
         lat0, lon0 = g.frame.lat0, g.frame.lon0
         self.centre = (lat0, lon0)
         self._hours: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # web servers ask from several threads
 
     def sun(self, at: float) -> SunState:
         e, a = sun_position(at, *self.centre)
@@ -53,18 +55,20 @@ class StreetExposure:
     def sunlit(self, at: float) -> np.ndarray:
         """Fraction of each edge in the sun at the middle of `at`'s hour (cached per hour)."""
         hour = int(at // 3600)
-        if hour in self._hours:
-            self._hours.move_to_end(hour)
-            return self._hours[hour]
-        s = self.sun(hour * 3600 + 1800)
-        g = self.graph
-        shade = edge_shade(g.sample_xy, g.sample_edge, g.sample_w, g.edges, self.grid,
-                           s.elevation, s.azimuth)
-        frac = 1.0 - shade
-        self._hours[hour] = frac
-        if len(self._hours) > HOUR_CACHE:
-            self._hours.popitem(last=False)
-        return frac
+        with self._lock:
+            if hour in self._hours:
+                self._hours.move_to_end(hour)
+                return self._hours[hour]
+            s = self.sun(hour * 3600 + 1800)
+            g = self.graph
+            shade = edge_shade(g.sample_xy, g.sample_edge, g.sample_w, g.edges, self.grid,
+                               s.elevation, s.azimuth)
+            frac = 1.0 - shade
+            frac.flags.writeable = False  # shared between requests
+            self._hours[hour] = frac
+            if len(self._hours) > HOUR_CACHE:
+                self._hours.popitem(last=False)
+            return frac
 
     def point_sunlit(self, lat: np.ndarray, lon: np.ndarray, at: float) -> np.ndarray:
         """Per point: in the sun at `at` (not in a building's shadow, sun above the horizon)."""

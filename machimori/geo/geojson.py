@@ -91,7 +91,8 @@ def _height(props: dict[str, Any]) -> tuple[float, str]:
 
 def _feature(fid: str, geom: dict[str, Any], props: dict[str, Any], streets: list[Street],
              buildings: list[Building]) -> None:
-    kind, coords = geom.get("type"), geom.get("coordinates")
+    kind = geom.get("type")
+    coords: Any = geom.get("coordinates")
     name = str(props.get("name", ""))[:200]
     if kind in ("LineString", "MultiLineString"):
         lines = [coords] if kind == "LineString" else coords

@@ -135,10 +135,10 @@ def _node_crossings(lines: list[list[tuple[Key, tuple[float, float]]]],
     cell = 50.0
     grid: dict[tuple[int, int], list[int]] = defaultdict(list)
     for si, (_, _, a, b) in enumerate(segs):
-        for gx in range(int(math.floor(min(a[0], b[0]) / cell)),
-                        int(math.floor(max(a[0], b[0]) / cell)) + 1):
-            for gy in range(int(math.floor(min(a[1], b[1]) / cell)),
-                            int(math.floor(max(a[1], b[1]) / cell)) + 1):
+        for gx in range(math.floor(min(a[0], b[0]) / cell),
+                        math.floor(max(a[0], b[0]) / cell) + 1):
+            for gy in range(math.floor(min(a[1], b[1]) / cell),
+                            math.floor(max(a[1], b[1]) / cell) + 1):
                 grid[(gx, gy)].append(si)
     inserts: dict[tuple[int, int], list[tuple[float, Key, tuple[float, float]]]] = \
         defaultdict(list)

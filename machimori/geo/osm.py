@@ -29,7 +29,7 @@ from .model import (
 # foot=no / access=no says otherwise.
 NOT_WALKABLE = frozenset({"motorway", "motorway_link", "construction", "proposed", "raceway",
                           "bus_guideway", "abandoned", "razed", "escape", "busway"})
-_HEIGHT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(m|meters?|metres?|ft|feet|')?\s*$", re.I)
+_HEIGHT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(m|meters?|metres?|ft|feet|')?\s*$", re.IGNORECASE)
 
 
 def open_maybe_compressed(path: str | Path) -> IO[bytes]:
@@ -38,7 +38,7 @@ def open_maybe_compressed(path: str | Path) -> IO[bytes]:
     if p.endswith(".bz2"):
         return bz2.open(p, "rb")
     if p.endswith(".gz"):
-        return gzip.open(p, "rb")
+        return gzip.open(p, "rb")  # type: ignore[return-value]  # a binary file object
     return open(p, "rb")
 
 

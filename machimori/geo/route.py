@@ -192,8 +192,8 @@ def _assemble(graph: StreetGraph, s: Snap, e: Snap, prev: dict[int, tuple[int, i
     xy = xy[keep]
     length = float(np.hypot(*np.diff(xy, axis=0).T).sum())
     lat, lon = graph.frame.to_latlon(xy[:, 0], xy[:, 1])
-    pts = tuple(zip(np.asarray(lat).tolist(), np.asarray(lon).tolist(), strict=True))
-    return Route(length, min(sun_m, length), pts, total)
+    points = tuple(zip(np.asarray(lat).tolist(), np.asarray(lon).tolist(), strict=True))
+    return Route(length, min(sun_m, length), points, total)
 
 
 def distance_to_route(route: Route, graph: StreetGraph, lat: np.ndarray,

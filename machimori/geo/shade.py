@@ -62,14 +62,14 @@ def height_grid(buildings: tuple[Building, ...] | list[Building], frame: LocalFr
                   max(p[0].max() for p in polys), max(p[1].max() for p in polys))
     xmin, ymin, xmax, ymax = bounds
     x0, y0 = math.floor(xmin / cell) * cell, math.floor(ymin / cell) * cell
-    cols = max(1, int(math.ceil((xmax - x0) / cell)) + 1)
-    rows = max(1, int(math.ceil((ymax - y0) / cell)) + 1)
+    cols = max(1, math.ceil((xmax - x0) / cell) + 1)
+    rows = max(1, math.ceil((ymax - y0) / cell) + 1)
     heights = np.zeros((rows, cols), dtype=np.float32)
     for x, y, h in polys:
-        j0 = max(0, int(math.floor((x.min() - x0) / cell)))
-        j1 = min(cols, int(math.ceil((x.max() - x0) / cell)) + 1)
-        i0 = max(0, int(math.floor((y.min() - y0) / cell)))
-        i1 = min(rows, int(math.ceil((y.max() - y0) / cell)) + 1)
+        j0 = max(0, math.floor((x.min() - x0) / cell))
+        j1 = min(cols, math.ceil((x.max() - x0) / cell) + 1)
+        i0 = max(0, math.floor((y.min() - y0) / cell))
+        i1 = min(rows, math.ceil((y.max() - y0) / cell) + 1)
         if j0 >= j1 or i0 >= i1:
             continue
         cx = x0 + (np.arange(j0, j1) + 0.5) * cell
