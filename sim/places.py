@@ -77,19 +77,47 @@ def node_in_shade(node: HeatNode, w: Weather) -> bool:
 
 ALBEDO = {"asphalt": 0.10, "concrete": 0.30, "grass": 0.23}
 # Thermal lag: the ground, the air above it and a black globe do not jump when a shadow moves.
-LAG_STEP_S = 300.0  # past moments on a fixed 5-minute grid (shared by every node: cached)
-LAG_SAMPLES = 7
+LAG_STEP_S = 60.0
 AIR_LAG_S = 600.0
 GROUND_LAG_S = 1200.0  # asphalt and concrete warm over tens of minutes
 GLOBE_LAG_S = 900.0  # a 150 mm black globe's time constant is 15–20 minutes
+_LAG_MEMORY = 8.0  # history kept, in time constants (e^-8: what is forgotten)
+_lag_cache: dict[tuple, float] = {}
+_CACHE_MAX = 400_000
 
 
-def lagged(f: Callable[[float], float], t: float, tau_s: float) -> float:
-    """An exponentially weighted mean of f over the recent past: a first-order lag of f."""
-    grid = math.floor(t / LAG_STEP_S) * LAG_STEP_S
-    times = [t] + [grid - k * LAG_STEP_S for k in range(LAG_SAMPLES) if grid - k * LAG_STEP_S < t]
-    weights = [math.exp(-(t - x) / tau_s) for x in times]
-    return sum(w * f(x) for w, x in zip(weights, times, strict=True)) / sum(weights)
+def lagged(key: tuple, f: Callable[[float], float], t: float, tau_s: float) -> float:
+    """A first-order lag of f with time constant tau_s, at t: the exact discrete filter
+    L(g) = d·L(g − Δ) + (1 − d)·f(g), d = e^(−Δ/τ), on a fixed one-minute grid shared by every
+    caller, interpolated between grid points. Each value is a pure function of time: the
+    recursion starts at a block boundary (between 8 and 16 time constants back) with L = f, so
+    the same moment gets the same value however the calls arrived. `key` names the quantity."""
+    g = math.floor(t / LAG_STEP_S) * LAG_STEP_S
+    a = (t - g) / LAG_STEP_S
+    lo = _lag_at(key, f, g, tau_s)
+    return lo if a == 0 else (1 - a) * lo + a * _lag_at(key, f, g + LAG_STEP_S, tau_s)
+
+
+def _lag_at(key: tuple, f: Callable[[float], float], g: float, tau: float) -> float:
+    k = max(1, int(_LAG_MEMORY * tau / LAG_STEP_S))
+    block = k * LAG_STEP_S
+    anchor = math.floor(g / block) * block - block
+    if len(_lag_cache) > _CACHE_MAX:
+        _lag_cache.clear()
+    x = g
+    while x > anchor and (key, tau, anchor, x) not in _lag_cache:
+        x -= LAG_STEP_S
+    value = _lag_cache.get((key, tau, anchor, x))
+    if value is None:
+        x = anchor
+        value = f(anchor)
+        _lag_cache[(key, tau, anchor, x)] = value
+    d = math.exp(-LAG_STEP_S / tau)
+    while x < g:
+        x += LAG_STEP_S
+        value = d * value + (1 - d) * f(x)
+        _lag_cache[(key, tau, anchor, x)] = value
+    return value
 
 
 def _sun(town: Town, node: HeatNode, t: float) -> tuple[Weather, float, float]:
@@ -108,13 +136,18 @@ def _instant(town: Town, node: HeatNode, t: float, beam_lagged: float | None = N
                               node.sky_view, air, ALBEDO[node.surface])
 
 
+def _key(town: Town, node: HeatNode, what: str) -> tuple:
+    return (town.seed, town.center, town.origin, node.id, what)
+
+
 def place_state(town: Town, node: HeatNode, t: float) -> physics.PlaceState:
     """The physical state of the node's spot: a sunlit street warms the air above it and the
     ground, each with its lag."""
-    beam = lagged(lambda x: _sun(town, node, x)[2], t, AIR_LAG_S)
+    beam = lagged(_key(town, node, "beam"), lambda x: _sun(town, node, x)[2], t, AIR_LAG_S)
     p = _instant(town, node, t, beam)
-    ground = lagged(lambda x: physics.surface_temperature(_instant(town, node, x),
-                                                          node.surface), t, GROUND_LAG_S)
+    ground = lagged(_key(town, node, "ground"),
+                    lambda x: physics.surface_temperature(_instant(town, node, x), node.surface),
+                    t, GROUND_LAG_S)
     return replace(p, ground_c=ground)
 
 
@@ -127,7 +160,8 @@ def node_physical(town: Town, node: HeatNode, index: int, t: float) -> HeatPhysi
     p = place_state(town, node, t)
     globe = None
     if node.has_globe:  # the DS18B20 sits inside a globe that lags the equilibrium
-        globe = lagged(lambda x: physics.globe_temperature(place_state(town, node, x)), t,
+        globe = lagged(_key(town, node, "globe"),
+                       lambda x: physics.globe_temperature(place_state(town, node, x)), t,
                        GLOBE_LAG_S)
     # Solar-charged 18650: 3.75–4.15 V over a slow cycle per node.
     mv = int(3950 + 200 * math.sin(t / DAY / 30.0 + index))

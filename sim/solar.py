@@ -1,7 +1,7 @@
 """Sun position with azimuth (for shade from buildings), good to about a degree.
 
-The gateway needs only the zenith angle (gateway/kernels/sun.py); the sim also needs the
-azimuth. Clear-sky radiation comes from the gateway's kernel: one model of the sky."""
+The sim's own, independent of the gateway's (gateway/kernels/sun.py, zenith only): the sim
+also needs the azimuth for shade, and its radiation comes from sim/physics.py."""
 
 from __future__ import annotations
 

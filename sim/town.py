@@ -136,10 +136,10 @@ class Town:
     def buildings_geojson(self) -> dict:
         """Building footprints (Polygons with height_m): what casts the sim's shade."""
         feats: list[dict[str, Any]] = []
-        for b in self.buildings:
+        for i, b in enumerate(self.buildings):
             ring = [_offset(self.center, p[0], p[1]) for p in b.footprint]
             ring.append(ring[0])
-            feats.append({"type": "Feature",
+            feats.append({"type": "Feature", "id": f"sim:building-{i + 1:04d}",
                           "properties": {"kind": "building", "height_m": round(b.height_m, 1)},
                           "geometry": {"type": "Polygon",
                                        "coordinates": [[[q[1], q[0]] for q in ring]]}})

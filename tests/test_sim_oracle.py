@@ -440,3 +440,15 @@ def test_a_bad_town_file_is_one_clear_line(tmp_path: Path) -> None:
         main(["sim", "describe", "--town", str(bad)])
     with pytest.raises(SystemExit, match="no such file"):
         main(["sim", "describe", "--town", str(tmp_path / "none.osm")])
+
+
+def test_score_refuses_a_database_that_is_not_the_collectors(tmp_path: Path) -> None:
+    import sqlite3
+
+    truth.write(tmp_path / "truth.jsonl", [])
+    con = sqlite3.connect(tmp_path / "other.sqlite")
+    con.execute("CREATE TABLE t (x)")
+    con.close()
+    with pytest.raises(SystemExit, match="not a collector database"):
+        main(["sim", "score", "--truth", str(tmp_path / "truth.jsonl"), "--db",
+              str(tmp_path / "other.sqlite")])
