@@ -141,6 +141,12 @@ def test_family_member_sees_only_their_person_and_acknowledges(web, tmp_path: Pa
             note = col.query("SELECT note FROM watch_alert_log WHERE action = 'acknowledged'")
             assert note == [("向かいます",)]
             assert errors == []
+            page.goto(col.base + "/watch/?lang=en")
+            page.wait_for_selector("article.alert")
+            first = page.locator("article.alert").nth(0).inner_text()
+            assert "immediate" in first and "SOS" in first and "acknowledged" in first
+            assert "out at night" in page.locator("article.alert").nth(1).inner_text()
+            page.screenshot(path=str(shots / "watch-app-en.png"), full_page=True)
             # Installable: a manifest and a service worker in the app's scope.
             m = page.request.get(col.base + "/watch/manifest.webmanifest").json()
             assert m["start_url"] == "/watch/" and m["display"] == "standalone"

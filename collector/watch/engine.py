@@ -39,6 +39,10 @@ CAUSES_JA = {"sos": "SOS（緊急呼び出し）", "fall": "転倒の検知", "i
              "continuous_use": "電気の使いっぱなし", "morning_rise_missing": "朝の生活反応がない",
              "not_seen": "しばらく見かけない状態", "night_wandering": "夜間の外出",
              GATEWAY_CAUSE: "中継機の停止"}
+CAUSES_EN = {"sos": "SOS", "fall": "fall detected", "inactivity": "no sign of life",
+             "continuous_use": "electricity left on", "morning_rise_missing":
+             "no morning activity", "not_seen": "not seen for a while",
+             "night_wandering": "out at night", GATEWAY_CAUSE: "gateway offline"}
 
 
 @dataclass(frozen=True)

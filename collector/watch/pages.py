@@ -23,7 +23,7 @@ from ..app import get_db
 from ..auth import CSRF_EXEMPT, get_write_db, require
 from ..i18n import TEXTS, lang
 from . import crypto, links
-from .engine import CAUSES_JA, Settings
+from .engine import CAUSES_EN, CAUSES_JA, Settings
 from .people import open_person, persons_for_user, phone
 from .state import act, add_silence, run
 from .templates import clock
@@ -63,7 +63,8 @@ def _t() -> dict[str, Any]:
 
 def _alert_json(r: Any) -> dict[str, Any]:
     return {"id": r["id"], "subject": r["subject"], "cause": r["cause"],
-            "cause_ja": CAUSES_JA.get(r["cause"], r["cause"]), "severity": r["severity"],
+            "cause_ja": CAUSES_JA.get(r["cause"], r["cause"]),
+            "cause_en": CAUSES_EN.get(r["cause"], r["cause"]), "severity": r["severity"],
             "state": r["state"], "muted": r["muted"], "opened_at": r["opened_at"],
             "updated_at": r["updated_at"], "events": r["events"], "step": r["step"],
             "gw": r["gw"], "device": r["device"], "acked_by": r["acked_by"],
@@ -93,9 +94,10 @@ def ack_link(token: str) -> Any:
     if row is None:
         return render_template("watch_ack.html", t=t, lang=lang(), error=t["link_invalid"],
                                alert=None, done=None), 404
+    names = CAUSES_EN if lang() == "en" else CAUSES_JA
     return render_template("watch_ack.html", t=t, lang=lang(), error=None, alert=row,
-                           cause=CAUSES_JA.get(row["cause"], row["cause"]), done=done,
-                           opened=clock(row["opened_at"], settings().utc_offset_h))
+                           cause=names.get(row["cause"], row["cause"]), done=done,
+                           opened=clock(row["opened_at"], settings().utc_offset_h, lang()))
 
 
 # ---- SMS replies (Twilio's inbound webhook: form-encoded, X-Twilio-Signature)

@@ -40,7 +40,8 @@
     c.dataset.id = a.id;
     const head = el("div", "alert-head");
     head.append(el("span", "badge sev-" + a.severity, T.severity[a.severity]),
-                el("strong", "cause", a.cause_ja), el("span", "age", ago(a.opened_at)));
+                el("strong", "cause", T.locale === "ja-JP" ? a.cause_ja : a.cause_en),
+                el("span", "age", ago(a.opened_at)));
     c.append(head);
     const who = el("button", "who link", a.name || a.subject);
     if (a.subject.startsWith("person:") || a.subject.startsWith("household:")) {
