@@ -38,6 +38,11 @@ RESOLVE_WORDS = {"2", "２", "解決"}
 LINK_TTL_S = 24 * 3600.0
 
 
+
+@bp.errorhandler(crypto.WatchKeyError)
+def _no_key(exc: Exception) -> Any:
+    return jsonify({"error": "unavailable", "message": f"watch key ring: {exc}"}), 503
+
 @bp.after_request
 def _csp(resp: Any) -> Any:
     resp.headers.setdefault("Content-Security-Policy", CSP)
