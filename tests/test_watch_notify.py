@@ -354,3 +354,15 @@ def test_bad_input_gets_a_clear_refusal(town: Town) -> None:
     assert c.post("/api/v1/watch/silences", json={"subject": "person:person-001", "cause": "*",
                                                  "starts_at": T, "ends_at": T + 60,
                                                  "reason": "旅行中"}, headers=h).status_code == 201
+
+
+def test_without_a_key_ring_messages_wait_and_then_go(town: Town, sms: HTTPRecorder) -> None:
+    town.event("sos")
+    cycle(town.db, town.cfg.engine, T + 1)
+    keyless = Notifier(town.db, town.cfg, None, Path("unused.pem"))
+    keyless.run_once(T + 1)
+    row = town.db.execute("SELECT state, last_error FROM watch_notifications WHERE "
+                          "channel = 'sms'").fetchone()
+    assert row[0] == "failed" and "key ring" in row[1] and sms.ok() == []
+    town.notifier.run_once(T + 10)  # restarted with the key: the message goes, once
+    assert len(sms_to(sms, FAMILY_TEL)) == 1
