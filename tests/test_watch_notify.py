@@ -18,6 +18,7 @@ import pytest
 
 from collector.app import create_app
 from collector.store import Store
+from collector.users import add_token
 from collector.watch import crypto
 from collector.watch.config import WatchConfig
 from collector.watch.engine import CAUSES_JA
@@ -278,6 +279,16 @@ def test_webhook_is_signed_retried_alone_with_the_same_idempotency_key(
     assert len(hook.requests) == 1
     town.turn(T + 7)
     assert len(hook.ok()) == 1 and len(sms.ok()) == 1 and len(smtp.messages) == 1
+    h = {"Authorization": "Bearer " + add_token(town.db, "ops", "admin")}
+    [alert] = town.app().test_client().get("/api/v1/watch/alerts", headers=h).get_json()["items"]
+    import jsonschema
+
+    doc = town.app().test_client().get("/api/v1/openapi.json").get_json()
+    v = jsonschema.Draft202012Validator({"$ref": "#/components/schemas/WatchAlert",
+                                         "components": doc["components"]})
+    assert list(v.iter_errors(alert)) == []
+    told = {(d["channel"], d["state"], d["attempts"]) for d in alert["deliveries"]}
+    assert told == {("sms", "sent", 1), ("email", "sent", 1), ("webhook", "sent", 2)}
     first, second = hook.requests
     assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
     ts, sig = second.headers["X-Machimori-Timestamp"], second.headers["X-Machimori-Signature"]
@@ -332,8 +343,6 @@ def test_bad_input_gets_a_clear_refusal(town: Town) -> None:
     sig = twilio_signature(TOKEN, "http://collector.test/watch/sms", list(form.items()))
     assert c.post("/watch/sms", data=form, headers={"X-Twilio-Signature": sig}
                   ).status_code == 200
-    from collector.users import add_token
-
     h = {"Authorization": "Bearer " + add_token(town.db, "ops", "admin")}
     for body, why in (([], "JSON object"), ({"subject": "gw:gw-01", "ends_at": T, "reason": "x"},
                                             "subject"),

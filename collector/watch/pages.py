@@ -205,7 +205,22 @@ def alerts() -> Any:
     vis = _visible_subjects()
     out = [_alert_json(r) for r in rows if _may_see(r["subject"], vis)]
     _name(out)
+    _deliveries(out)
     return jsonify({"items": out})
+
+
+def _deliveries(items: list[dict[str, Any]]) -> None:
+    """Who was told, how, and whether it arrived: one entry per target and channel."""
+    db = get_db()
+    for a in items:
+        a["deliveries"] = [{
+            "tier": r["tier"], "channel": r["channel"], "template": r["template"],
+            "to": "resident" if r["person"] else f"responder:{r['responder']}",
+            "state": r["state"], "attempts": r["attempts"], "sent_at": r["sent_at"],
+            "error": r["last_error"]} for r in db.execute(
+                "SELECT tier, channel, template, person, responder, state, attempts, sent_at, "
+                "last_error FROM watch_notifications WHERE alert = ? ORDER BY id",
+                (a["id"],)).fetchall()]
 
 
 def _name(items: list[dict[str, Any]]) -> None:
