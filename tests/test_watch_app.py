@@ -46,7 +46,8 @@ def town(db: str) -> Store:
     link_device(st.db, "tag-001", "tag", now, person="person-001")
     link_device(st.db, "tag-002", "tag", now, person="person-002")
     link_device(st.db, "meter-001", "meter", now, household="h1")
-    fam = add_responder(st.db, keys, "山田 太郎", 1, "family", now, username="taro")
+    fam = add_responder(st.db, keys, "山田 太郎", 1, "family", now, username="taro",
+                        phone_number="090-0000-0001")
     pro = add_responder(st.db, keys, "佐藤", 2, "minsei", now, username="sato")
     assign(st.db, "person-001", fam)
     for p in ("person-001", "person-002"):
@@ -120,6 +121,8 @@ def test_family_member_sees_only_their_person_and_acknowledges(web, tmp_path: Pa
             # by severity, then age: the SOS (immediate) first
             assert "SOS" in cards.nth(0).inner_text() and "緊急" in cards.nth(0).inner_text()
             assert "夜間の外出" in cards.nth(1).inner_text()
+            # nobody runs the notifier here: the SMS to the family waits in the queue
+            assert "送信済 0 件・送信待ち 1 件" in cards.nth(0).inner_text()
             page.screenshot(path=str(shots / "watch-app-alerts.png"), full_page=True)
             cards.nth(0).locator("button.who").click()
             page.wait_for_selector("#person h2.name")
@@ -141,6 +144,12 @@ def test_family_member_sees_only_their_person_and_acknowledges(web, tmp_path: Pa
             note = col.query("SELECT note FROM watch_alert_log WHERE action = 'acknowledged'")
             assert note == [("向かいます",)]
             assert errors == []
+            page.goto(col.base + "/watch/?lang=en")
+            page.wait_for_selector("article.alert")
+            first = page.locator("article.alert").nth(0).inner_text()
+            assert "immediate" in first and "SOS" in first and "acknowledged" in first
+            assert "out at night" in page.locator("article.alert").nth(1).inner_text()
+            page.screenshot(path=str(shots / "watch-app-en.png"), full_page=True)
             # Installable: a manifest and a service worker in the app's scope.
             m = page.request.get(col.base + "/watch/manifest.webmanifest").json()
             assert m["start_url"] == "/watch/" and m["display"] == "standalone"

@@ -179,3 +179,15 @@ def test_duty_parsing() -> None:
     assert d.on(0, 8 * 60 + 30) and not d.on(0, 17 * 60 + 15) and not d.on(6, 600)
     assert d.on(5, 23 * 60) and d.on(5, 60) and Duty.parse("").on(6, 0)
     assert Settings().utc_offset_h == 9.0
+
+
+def test_a_resolved_outage_is_not_raised_again_until_the_gateway_is_heard() -> None:
+    eng = Engine([], [], directory())
+    eng.gateway("gw-01", False, NOON, since=NOON - 200)
+    a = eng.alerts[("gw:gw-01", "gateway_offline")]
+    eng.resolve(a, "user:admin", NOON + 60, "known: power cut")
+    eng.handled_outages["gw-01"] = a.last_event_at  # what the adapter loads on the next turn
+    eng.gateway("gw-01", False, NOON + 120, since=NOON - 200)
+    assert ("gw:gw-01", "gateway_offline") not in eng.alerts
+    eng.gateway("gw-01", False, NOON + 3600, since=NOON + 3000)  # heard again, then lost
+    assert ("gw:gw-01", "gateway_offline") in eng.alerts

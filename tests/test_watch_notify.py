@@ -18,6 +18,7 @@ import pytest
 
 from collector.app import create_app
 from collector.store import Store
+from collector.users import add_token
 from collector.watch import crypto
 from collector.watch.config import WatchConfig
 from collector.watch.engine import CAUSES_JA
@@ -278,6 +279,16 @@ def test_webhook_is_signed_retried_alone_with_the_same_idempotency_key(
     assert len(hook.requests) == 1
     town.turn(T + 7)
     assert len(hook.ok()) == 1 and len(sms.ok()) == 1 and len(smtp.messages) == 1
+    h = {"Authorization": "Bearer " + add_token(town.db, "ops", "admin")}
+    [alert] = town.app().test_client().get("/api/v1/watch/alerts", headers=h).get_json()["items"]
+    import jsonschema
+
+    doc = town.app().test_client().get("/api/v1/openapi.json").get_json()
+    v = jsonschema.Draft202012Validator({"$ref": "#/components/schemas/WatchAlert",
+                                         "components": doc["components"]})
+    assert list(v.iter_errors(alert)) == []
+    told = {(d["channel"], d["state"], d["attempts"]) for d in alert["deliveries"]}
+    assert told == {("sms", "sent", 1), ("email", "sent", 1), ("webhook", "sent", 2)}
     first, second = hook.requests
     assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
     ts, sig = second.headers["X-Machimori-Timestamp"], second.headers["X-Machimori-Signature"]
@@ -332,8 +343,6 @@ def test_bad_input_gets_a_clear_refusal(town: Town) -> None:
     sig = twilio_signature(TOKEN, "http://collector.test/watch/sms", list(form.items()))
     assert c.post("/watch/sms", data=form, headers={"X-Twilio-Signature": sig}
                   ).status_code == 200
-    from collector.users import add_token
-
     h = {"Authorization": "Bearer " + add_token(town.db, "ops", "admin")}
     for body, why in (([], "JSON object"), ({"subject": "gw:gw-01", "ends_at": T, "reason": "x"},
                                             "subject"),
@@ -354,3 +363,15 @@ def test_bad_input_gets_a_clear_refusal(town: Town) -> None:
     assert c.post("/api/v1/watch/silences", json={"subject": "person:person-001", "cause": "*",
                                                  "starts_at": T, "ends_at": T + 60,
                                                  "reason": "旅行中"}, headers=h).status_code == 201
+
+
+def test_without_a_key_ring_messages_wait_and_then_go(town: Town, sms: HTTPRecorder) -> None:
+    town.event("sos")
+    cycle(town.db, town.cfg.engine, T + 1)
+    keyless = Notifier(town.db, town.cfg, None, Path("unused.pem"))
+    keyless.run_once(T + 1)
+    row = town.db.execute("SELECT state, last_error FROM watch_notifications WHERE "
+                          "channel = 'sms'").fetchone()
+    assert row[0] == "failed" and "key ring" in row[1] and sms.ok() == []
+    town.notifier.run_once(T + 10)  # restarted with the key: the message goes, once
+    assert len(sms_to(sms, FAMILY_TEL)) == 1

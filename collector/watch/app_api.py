@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, g, jsonify, make_response, render_temp
 
 from ..auth import get_write_db, require
 from ..i18n import TEXTS, lang
+from . import crypto
 from .channels import vapid_public
 from .people import open_person, responder_ids_for_user, set_push_subscription
 from .texts import WATCH_TEXTS
@@ -24,6 +25,11 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'; "
        "worker-src 'self'; manifest-src 'self'")
 
+
+
+@bp.errorhandler(crypto.WatchKeyError)
+def _no_key(exc: Exception) -> Any:
+    return jsonify({"error": "unavailable", "message": f"watch key ring: {exc}"}), 503
 
 @bp.after_request
 def _csp(resp: Any) -> Any:

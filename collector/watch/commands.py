@@ -63,6 +63,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--person", required=True, help="person id")
     p.add_argument("--responder", type=int, required=True, help="responder id")
     cmd("rekey", "re-seal every personal field under the key ring's first key", _rekey)
+    p = cmd("policy", "set the escalation chain of a severity", _policy)
+    p.add_argument("--severity", type=int, required=True, choices=[1, 2, 3], help="1, 2 or 3")
+    p.add_argument("--steps", required=True,
+                   help="tier:wait_s, in order, e.g. '1:300,2:600,3:900,4:1800'")
+    p.add_argument("--renotify", type=float, required=True,
+                   help="remind an acknowledged, unresolved alert every this many seconds")
+    p.add_argument("--ask", type=float, default=0.0,
+                   help="seconds the resident has to answer, for rules that ask first")
 
 
 def _open(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -161,3 +169,26 @@ def _rekey(args: argparse.Namespace) -> int:
 
     return _run(args, lambda db, keys: f"re-sealed {rekey(db, keys)} values under "
                                        f"{keys.current}")
+
+
+def _policy(args: argparse.Namespace) -> int:
+    import json
+
+    from .people import WatchError
+
+    def fn(db: Any, keys: Any) -> str:
+        try:
+            steps = [(int(t), float(w)) for t, w in
+                     (part.split(":") for part in args.steps.split(","))]
+        except ValueError:
+            raise WatchError("--steps: tier:wait_s pairs, e.g. '1:300,2:600'") from None
+        if not steps or any(t not in (1, 2, 3, 4) or w <= 0 for t, w in steps):
+            raise WatchError("--steps: tiers 1–4 with positive waits")
+        if args.renotify <= 0 or args.ask < 0:
+            raise WatchError("--renotify must be positive and --ask not negative")
+        db.execute("INSERT INTO watch_policies (severity, steps, renotify_s, ask_s) "
+                   "VALUES (?,?,?,?) ON CONFLICT (severity) DO UPDATE SET "
+                   "steps=excluded.steps, renotify_s=excluded.renotify_s, ask_s=excluded.ask_s",
+                   (args.severity, json.dumps(steps), args.renotify, args.ask))
+        return f"severity {args.severity}: " + " → ".join(f"tier {t} ({w:g} s)" for t, w in steps)
+    return _run(args, fn)

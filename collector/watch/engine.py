@@ -43,6 +43,10 @@ CAUSES_JA = {"sos": "SOS（緊急呼び出し）", "fall": "転倒の検知", "i
              "not_seen": "しばらく見かけない状態", "night_wandering": "夜間の外出",
              "phone_silent": "携帯端末からの連絡が途絶えた状態",
              GATEWAY_CAUSE: "中継機の停止"}
+CAUSES_EN = {"sos": "SOS", "fall": "fall detected", "inactivity": "no sign of life",
+             "continuous_use": "electricity left on", "morning_rise_missing":
+             "no morning activity", "not_seen": "not seen for a while",
+             "night_wandering": "out at night", GATEWAY_CAUSE: "gateway offline"}
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,8 @@ class Engine:
         self.policies: dict[int, Policy] = {**DEFAULT_POLICIES, **(policies or {})}
         self.s = settings
         self.out: list[Notify] = []
+        # gateway -> the last-heard time of its latest outage alert already resolved
+        self.handled_outages: dict[str, float] = {}
         self.suppressed = 0  # events that raised nothing (seen elsewhere, unknown kind)
 
     @property
@@ -274,11 +280,16 @@ class Engine:
                     return p
         return None
 
-    def gateway(self, gw: str, online: bool, now: float) -> None:
+    def gateway(self, gw: str, online: bool, now: float, since: float | None = None) -> None:
+        """A gateway's state; `since`: when it was last heard (its status). An outage someone
+        already resolved by hand is not raised again until the gateway has been heard since."""
         key = (f"gw:{gw}", GATEWAY_CAUSE)
         a = self.alerts.get(key)
+        since = now if since is None else since
         if not online and a is None:
-            a = Alert(key[0], GATEWAY_CAUSE, GATEWAY_SEVERITY, "open", now, now, now, gw=gw)
+            if self.handled_outages.get(gw, float("-inf")) >= since:
+                return
+            a = Alert(key[0], GATEWAY_CAUSE, GATEWAY_SEVERITY, "open", now, now, since, gw=gw)
             a.record(now, "system", "opened", "gateway offline")
             self.alerts[key] = a
         elif online and a is not None:

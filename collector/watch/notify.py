@@ -39,7 +39,7 @@ class NotifyStats:
 
 
 class Notifier:
-    def __init__(self, db: Database, cfg: WatchConfig, keys: Keyring, vapid_path: Path):
+    def __init__(self, db: Database, cfg: WatchConfig, keys: Keyring | None, vapid_path: Path):
         self.db, self.cfg, self.keys, self.vapid_path = db, cfg, keys, vapid_path
         self.stats = NotifyStats()
 
@@ -91,6 +91,7 @@ class Notifier:
 
     def facts(self, row: Any) -> tuple[Facts, dict[str, Any]]:
         db = self.db
+        assert self.keys is not None
         alert = db.execute("SELECT * FROM watch_alerts WHERE id = ?",
                            (row["alert"],)).fetchone() if row["alert"] is not None else None
         silence = db.execute("SELECT * FROM watch_silences WHERE id = ?",
@@ -122,6 +123,9 @@ class Notifier:
         return f, data
 
     def _send(self, row: Any, now: float) -> str:
+        if self.keys is None:
+            raise channels.SendError("no watch key ring (--watch-key-file): names and numbers "
+                                     "cannot be opened")
         f, data = self.facts(row)
         ch = row["channel"]
         msg = render(f, ch)

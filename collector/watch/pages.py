@@ -23,7 +23,7 @@ from ..app import get_db
 from ..auth import CSRF_EXEMPT, get_write_db, require
 from ..i18n import TEXTS, lang
 from . import crypto, links
-from .engine import CAUSES_JA, Settings
+from .engine import CAUSES_EN, CAUSES_JA, Settings
 from .people import open_person, persons_for_user, phone
 from .state import act, add_silence, run
 from .templates import clock
@@ -37,6 +37,11 @@ ACK_WORDS = {"1", "１", "了解", "ok", "はい", "対応します"}
 RESOLVE_WORDS = {"2", "２", "解決"}
 LINK_TTL_S = 24 * 3600.0
 
+
+
+@bp.errorhandler(crypto.WatchKeyError)
+def _no_key(exc: Exception) -> Any:
+    return jsonify({"error": "unavailable", "message": f"watch key ring: {exc}"}), 503
 
 @bp.after_request
 def _csp(resp: Any) -> Any:
@@ -63,7 +68,8 @@ def _t() -> dict[str, Any]:
 
 def _alert_json(r: Any) -> dict[str, Any]:
     return {"id": r["id"], "subject": r["subject"], "cause": r["cause"],
-            "cause_ja": CAUSES_JA.get(r["cause"], r["cause"]), "severity": r["severity"],
+            "cause_ja": CAUSES_JA.get(r["cause"], r["cause"]),
+            "cause_en": CAUSES_EN.get(r["cause"], r["cause"]), "severity": r["severity"],
             "state": r["state"], "muted": r["muted"], "opened_at": r["opened_at"],
             "updated_at": r["updated_at"], "events": r["events"], "step": r["step"],
             "gw": r["gw"], "device": r["device"], "acked_by": r["acked_by"],
@@ -93,9 +99,10 @@ def ack_link(token: str) -> Any:
     if row is None:
         return render_template("watch_ack.html", t=t, lang=lang(), error=t["link_invalid"],
                                alert=None, done=None), 404
+    names = CAUSES_EN if lang() == "en" else CAUSES_JA
     return render_template("watch_ack.html", t=t, lang=lang(), error=None, alert=row,
-                           cause=CAUSES_JA.get(row["cause"], row["cause"]), done=done,
-                           opened=clock(row["opened_at"], settings().utc_offset_h))
+                           cause=names.get(row["cause"], row["cause"]), done=done,
+                           opened=clock(row["opened_at"], settings().utc_offset_h, lang()))
 
 
 # ---- SMS replies (Twilio's inbound webhook: form-encoded, X-Twilio-Signature)
@@ -198,7 +205,22 @@ def alerts() -> Any:
     vis = _visible_subjects()
     out = [_alert_json(r) for r in rows if _may_see(r["subject"], vis)]
     _name(out)
+    _deliveries(out)
     return jsonify({"items": out})
+
+
+def _deliveries(items: list[dict[str, Any]]) -> None:
+    """Who was told, how, and whether it arrived: one entry per target and channel."""
+    db = get_db()
+    for a in items:
+        a["deliveries"] = [{
+            "tier": r["tier"], "channel": r["channel"], "template": r["template"],
+            "to": "resident" if r["person"] else f"responder:{r['responder']}",
+            "state": r["state"], "attempts": r["attempts"], "sent_at": r["sent_at"],
+            "error": r["last_error"]} for r in db.execute(
+                "SELECT tier, channel, template, person, responder, state, attempts, sent_at, "
+                "last_error FROM watch_notifications WHERE alert = ? ORDER BY id",
+                (a["id"],)).fetchall()]
 
 
 def _name(items: list[dict[str, Any]]) -> None:

@@ -98,7 +98,11 @@ def load(db: Database, settings: Settings, now: float) -> Engine:
                                                  for t, w in json.loads(r["steps"])),
                                            float(r["renotify_s"]), float(r["ask_s"]))
                 for r in db.execute("SELECT * FROM watch_policies").fetchall()}
-    return Engine(alerts, silences, lambda: directory(db), policies, settings)
+    eng = Engine(alerts, silences, lambda: directory(db), policies, settings)
+    eng.handled_outages = {r[0].removeprefix("gw:"): float(r[1]) for r in db.execute(
+        "SELECT subject, max(last_event_at) FROM watch_alerts WHERE cause = 'gateway_offline' "
+        "AND state = 'resolved' GROUP BY subject").fetchall()}
+    return eng
 
 
 def channels_of(db: Database, n: Notify) -> list[str]:
@@ -182,7 +186,7 @@ def cycle(db: Database, settings: Settings, now: float, limit: int = 500) -> Cyc
         # Gateways first: an outage must be known before the "not seen" events behind it.
         for g in db.execute("SELECT id, state, updated_at FROM gateways").fetchall():
             online = g["state"] == "online" and now - g["updated_at"] < GATEWAY_STALE_S
-            eng.gateway(g["id"], online, now)
+            eng.gateway(g["id"], online, now, since=g["updated_at"])
         row = db.execute("SELECT max(received_at) FROM watch_processed").fetchone()
         since = (row[0] or 0.0) - LOOKBACK_S
         kinds = sorted(RULES)

@@ -30,8 +30,10 @@ class Facts:
     reason: str | None = None
 
 
-def clock(t: float, utc_offset_h: float = 9.0) -> str:
+def clock(t: float, utc_offset_h: float = 9.0, lang: str = "ja") -> str:
     d = datetime.fromtimestamp(t, UTC) + timedelta(hours=utc_offset_h)
+    if lang == "en":
+        return f"{d.day} {d.strftime('%b')} {d.hour}:{d.minute:02d}"
     return f"{d.month}月{d.day}日 {d.hour}:{d.minute:02d}"
 
 

@@ -30,7 +30,14 @@ def vapid_path(cfg: WatchConfig, db_url: str) -> Path:
 class WatchWorker:
     def __init__(self, db_url: str, cfg: WatchConfig):
         self.db_url, self.cfg = db_url, cfg
-        self.keys = crypto.load(cfg.key_file, db_url)
+        try:
+            self.keys: crypto.Keyring | None = crypto.load(cfg.key_file, db_url)
+        except crypto.WatchKeyError as exc:
+            # The engine needs no key (it sees ids, not names): it runs, and messages wait in
+            # the queue, retried, until the collector is restarted with a key ring.
+            log.warning("watch: %s; alerts are raised but messages wait until a key ring is "
+                        "given", exc)
+            self.keys = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []

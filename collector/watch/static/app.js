@@ -40,7 +40,8 @@
     c.dataset.id = a.id;
     const head = el("div", "alert-head");
     head.append(el("span", "badge sev-" + a.severity, T.severity[a.severity]),
-                el("strong", "cause", a.cause_ja), el("span", "age", ago(a.opened_at)));
+                el("strong", "cause", T.locale === "ja-JP" ? a.cause_ja : a.cause_en),
+                el("span", "age", ago(a.opened_at)));
     c.append(head);
     const who = el("button", "who link", a.name || a.subject);
     if (a.subject.startsWith("person:") || a.subject.startsWith("household:")) {
@@ -51,6 +52,14 @@
     c.append(who);
     const st = el("p", "state", T.states[a.state] + (a.muted ? "（" + T.muted[a.muted] + "）" : ""));
     c.append(st);
+    const d = a.deliveries || [];
+    if (d.length) {
+      const sent = d.filter(x => x.state === "sent").length;
+      const waiting = d.filter(x => x.state === "pending" || x.state === "failed").length;
+      const dead = d.filter(x => x.state === "dead").length;
+      c.append(el("p", "told", T.told.replace("{sent}", sent).replace("{waiting}", waiting)
+                   + (dead ? " " + T.undeliverable.replace("{n}", dead) : "")));
+    }
     const note = el("input", "note");
     note.placeholder = T.note;
     note.maxLength = 500;
