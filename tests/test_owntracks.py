@@ -291,8 +291,21 @@ def test_mqtt_and_http_reports_reach_a_real_collector_and_survive_sigkill(
 
 
 def test_a_silent_phone_raises_one_watch_alert_for_its_person() -> None:
-    # The alert engine reads phone_silent like a gateway's event: one alert per person and cause.
-    from collector.watch.engine import RULES
+    # The alert engine reads phone_silent as collector/phones.py writes it: the person comes
+    # from the event's data (the phone is not a gateway device), one alert however often.
+    from collector.watch.engine import Engine, EventIn
 
-    rule = RULES["phone_silent"]
-    assert rule.subject == "person" and rule.severity == 2
+    from .test_watch_engine import directory
+
+    eng = Engine([], [], directory())
+    first = None
+    for n in range(3):
+        a = eng.event(EventIn(f"phone:hanako:phone:phone_silent:{n}", "phone_silent",
+                              "owntracks:hanako:phone", "phone", T + n * 3600,
+                              {"person": "p1", "user": "hanako", "device": "phone"}), T + n)
+        first = first or a
+        assert a is first
+    assert first is not None and (first.subject, first.severity) == ("person:p1", 2)
+    assert [n.template for n in eng.tick(T + 10)] == ["alert"]
+    # An unlinked phone's enter/leave is information, never an alert.
+    assert eng.event(EventIn("x", "phone_leave", "owntracks:taro:t", "phone", T, {}), T) is None
