@@ -105,7 +105,7 @@ def test_a_window_without_the_channel_leaves_the_state_alone() -> None:
 
 
 def test_summary_schema_refuses_a_score_outside_0_1() -> None:
-    body = {"schema": contract.SCHEMA_IDS["summary"], "id": "gw-01:1", "gw": "gw-01", "seq": 1,
+    body = {"schema": "machimori/summary/1", "id": "gw-01:1", "gw": "gw-01", "seq": 1,
             "kind": "heat", "device": "heat-001", "start": T0, "end": T0 + 60, "n": 1,
             "values": {}, "anomaly": {"air_c": 0.5}}
     contract.validate("summary", body)

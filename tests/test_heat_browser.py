@@ -335,7 +335,8 @@ def nearest_node(town, lat: float, lon: float):
 
 
 def test_residents_page_without_coolspots_or_routes(offline_web) -> None:
-    """Cool spots and routes are not served (404): the level still shows, the rest says so."""
+    """Cool spots and routes are not served (404, as by a collector without the registry): the
+    level still shows, the rest says so."""
     web, town, bodies = offline_web
     node = town.nodes[5]
     newest = newest_by_device(bodies)[node.id]
@@ -344,6 +345,10 @@ def test_residents_page_without_coolspots_or_routes(offline_web) -> None:
                                   geolocation={"latitude": node.lat, "longitude": node.lon},
                                   permissions=["geolocation"])
         page = ctx.new_page()
+        for pattern in ("**/api/v1/coolspots*", "**/api/v1/route*"):
+            page.route(pattern, lambda route: route.fulfill(
+                status=404, content_type="application/json",
+                body='{"error": "not_found", "message": "not here"}'))
         problems = watch(page)
         page.goto(web.base + "/residents")
         page.wait_for_selector("body[data-loaded='1']", timeout=20_000)
