@@ -4,6 +4,8 @@ Topics:
     machimori/v1/gw/<gw>/status            retained, QoS 1 (also the Last Will, state "offline")
     machimori/v1/gw/<gw>/summary/<kind>    QoS 1, one per device and window
     machimori/v1/gw/<gw>/event/<kind>      QoS 1
+    machimori/v1/gw/<gw>/cmd/<device>      QoS 1, collector -> gateway (docs/actuators.md)
+    machimori/v1/gw/<gw>/ack               QoS 1, gateway -> collector, one per command
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ SCHEMAS = {
     "summary": "summary-1.json",
     "event": "event-1.json",
     "status": "status-1.json",
+    "command": "command-1.json",
+    "ack": "ack-1.json",
 }
 SCHEMA_IDS = {"summary": "machimori/summary/1", "event": "machimori/event/1",
-              "status": "machimori/status/1"}
+              "status": "machimori/status/1", "command": "machimori/command/1",
+              "ack": "machimori/ack/1"}
 
 
 class ContractError(ValueError):
@@ -47,6 +52,14 @@ def event_topic(gw: str, kind: str) -> str:
     return f"{PREFIX}/{gw}/event/{kind}"
 
 
+def command_topic(gw: str, device: str) -> str:
+    return f"{PREFIX}/{gw}/cmd/{device}"
+
+
+def ack_topic(gw: str) -> str:
+    return f"{PREFIX}/{gw}/ack"
+
+
 def subscription(shared_group: str | None = None) -> str:
     """The topic filter a collector subscribes to (optionally as an MQTT 5 shared subscription)."""
     base = f"{PREFIX}/+/#"
@@ -61,8 +74,8 @@ def event_id(gw: str, seq: int) -> str:
 @dataclass(frozen=True)
 class TopicInfo:
     gw: str
-    message: str  # "status" | "summary" | "event"
-    kind: str | None
+    message: str  # "status" | "summary" | "event" | "command" | "ack"
+    kind: str | None  # the summary/event kind; for a command, the device
 
 
 def parse_topic(topic: str) -> TopicInfo:
@@ -76,6 +89,10 @@ def parse_topic(topic: str) -> TopicInfo:
         return TopicInfo(gw, "status", None)
     if message in ("summary", "event") and len(parts) == 6 and parts[5]:
         return TopicInfo(gw, message, parts[5])
+    if message == "ack" and len(parts) == 5:
+        return TopicInfo(gw, "ack", None)
+    if message == "cmd" and len(parts) == 6 and parts[5]:
+        return TopicInfo(gw, "command", parts[5])
     raise ContractError(f"topic {topic!r}: expected status, summary/<kind> or event/<kind>")
 
 
@@ -114,7 +131,10 @@ def decode_message(topic: str, raw: bytes) -> tuple[TopicInfo, dict[str, Any]]:
     validate(info.message, payload)
     if payload["gw"] != info.gw:
         raise ContractError(f"payload gw {payload['gw']!r} does not match topic gw {info.gw!r}")
-    if info.kind is not None and payload["kind"] != info.kind:
+    if info.message == "command":
+        if payload["device"] != info.kind:
+            raise ContractError(f"command device {payload['device']!r} does not match the topic")
+    elif info.kind is not None and payload["kind"] != info.kind:
         raise ContractError(f"payload kind {payload['kind']!r} does not match topic {info.kind!r}")
     return info, payload
 
