@@ -19,6 +19,7 @@ BLUEPRINT_MODULES = [
     "collector.admin",
     "collector.metrics",
     "collector.ngsi",
+    "collector.api_actuators",
 ]
 
 

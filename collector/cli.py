@@ -9,6 +9,7 @@ COLLECTOR_COMMAND_MODULES = [
     "collector.service",
     "collector.commands",
     "collector.ngsi",
+    "collector.actuator_cli",
 ]
 
 

@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="every hour, fold summary windows older than this into hourly rows")
     r.add_argument("--no-web", action="store_true", help="ingest only")
     r.add_argument("--no-ingest", action="store_true", help="web only")
+    r.add_argument("--no-actuators", action="store_true",
+                   help="do not run the cool-spot actuator controller (docs/actuators.md)")
     from machimori import logs
 
     logs.add_arguments(r)
@@ -98,6 +100,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
                               shared_group=args.shared_group, mqtt_version=args.mqtt_version,
                               sinks=(SINK,) if sink else ())
         worker.start()
+    actuators = None
+    if not args.no_ingest and not args.no_actuators:
+        from .actuator_worker import ActuatorWorker
+
+        actuators = ActuatorWorker(args.db, args.mqtt, client_id=args.client_id + "-act",
+                                   username=args.mqtt_username,
+                                   password=os.environ.get("MACHIMORI_MQTT_PASSWORD")).start()
     server = None
     if not args.no_web:
         from waitress.server import create_server
@@ -116,6 +125,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     log.info("stopping")
     if worker is not None:
         worker.stop()
+    if actuators is not None:
+        actuators.stop()
     if sink is not None:
         sink.stop()
     if server is not None:

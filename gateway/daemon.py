@@ -67,6 +67,11 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
     counters_path = cfg.data_dir / "bthome_counters.json"
     _restore_counters(pipeline, counters_path)
     routeb = RouteBReader(cfg).start() if cfg.routeb.port else None
+    actuators = None
+    if any(d.kind == "actuator" for d in cfg.devices):
+        from .actuators import Actuators
+
+        actuators = Actuators(cfg).start()
     publisher = Publisher(cfg, outbox, status_extra=lambda: {"devices": len(cfg.devices)})
     source, clock = _open_source(cfg)
     publisher.start()
@@ -93,6 +98,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                     for r in routeb.poll():
                         pipeline.on_meter_reading(routeb.device_id, r.ts, r.power_w,
                                                   r.energy_kwh)
+                if actuators is not None:
+                    actuators.poll()
                 pending = pipeline.tick(limit)
                 if sim_end is not None and now >= sim_end:
                     pending += pipeline.flush(sim_end)
@@ -114,7 +121,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                     "outbox_depth": outbox.depth(), "last_seq": outbox.last_seq(),
                     "sent": publisher.sent, "acked": publisher.acked_total,
                     "in_flight": publisher.in_flight(), "connects": publisher.connects,
-                    "counters": _counters(pipeline, source, bridges, routeb),
+                    "counters": _counters(pipeline, source, bridges, routeb, actuators),
+                    "actuators": actuators.relay.states if actuators is not None else {},
                     "last_seen": pipeline.last_seen,
                     "kernel_timings": {
                         "windows": pipeline.timings["windows"],
@@ -127,6 +135,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
         if routeb is not None:
             routeb.stop()
         bridges.close()
+        if actuators is not None:
+            actuators.close()
         if hasattr(source, "stop"):
             source.stop()
         publisher.stop(drain_timeout=2.0 if exit_when_drained else 0.0)

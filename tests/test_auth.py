@@ -21,7 +21,8 @@ from .test_collector import T, summary
 PASSWORD = "correct horse battery"
 PUBLIC = {"/", "/heat", "/login", "/api/v1/health", "/api/v1/sensors", "/api/v1/heat/trend",
           "/api/v1/basemap", "/api/v1/openapi.json", "/static/<path:filename>",
-          "/api/v1/ngsi-ld/entities", "/api/v1/people/trend"}  # live heat readings as NGSI-LD: public like /sensors
+          "/api/v1/ngsi-ld/entities", "/api/v1/people/trend",
+          "/api/v1/actuators"}  # live heat readings as NGSI-LD: public like /sensors
 # GET endpoint -> roles allowed (the rest get 403; anonymous 401 for the API, a redirect to
 # the login page for pages).
 MATRIX = {
@@ -38,8 +39,9 @@ MATRIX = {
     "/admin/gateways": {"admin"},
     "/admin/devices": {"admin"},
     "/admin/users": {"admin"},
+    "/api/v1/actuators/commands": {"admin", "planner"},
 }
-POST_ONLY = {"/logout"}
+POST_ONLY = {"/logout", "/api/v1/actuators/<aid>/command"}
 
 
 def event(seq: int) -> tuple[str, bytes]:
