@@ -201,6 +201,8 @@ class CommandClient:
         c.manual_ack_set(True)
         c.reconnect_delay_set(min_delay=1, max_delay=15)
         c.on_connect = self._on_connect
+        c.on_subscribe = lambda *_a: self.connected.set()  # SUBACK: commands now reach us
+        c.on_disconnect = lambda *_a: self.connected.clear()
         c.on_message = lambda _c, _u, msg: self.inbox.put((msg.topic, bytes(msg.payload),
                                                            msg.mid))
         self.client = c
@@ -212,7 +214,6 @@ class CommandClient:
             log.error("broker refused the command client: %s", reason)
             return
         client.subscribe(contract.command_topic(self.cfg.id, "#"), qos=contract.QOS)
-        self.connected.set()
 
     def start(self) -> CommandClient:
         self.client.connect_async(self.cfg.mqtt.host, self.cfg.mqtt.port, self.cfg.mqtt.keepalive)
@@ -241,6 +242,9 @@ class Actuators:
         self.client = client or CommandClient(cfg)
         self.clock = clock
         self.counters = self.relay.counters
+
+    def stats(self) -> dict[str, Any]:
+        return {"subscribed": self.client.connected.is_set(), "devices": self.relay.states}
 
     def start(self) -> Actuators:
         self.client.start()

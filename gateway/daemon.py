@@ -122,7 +122,7 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                     "sent": publisher.sent, "acked": publisher.acked_total,
                     "in_flight": publisher.in_flight(), "connects": publisher.connects,
                     "counters": _counters(pipeline, source, bridges, routeb, actuators),
-                    "actuators": actuators.relay.states if actuators is not None else {},
+                    "actuators": actuators.stats() if actuators is not None else None,
                     "last_seen": pipeline.last_seen,
                     "kernel_timings": {
                         "windows": pipeline.timings["windows"],
