@@ -122,6 +122,21 @@ def test_wbgt_switches_the_mist_on_and_off_and_humidity_refuses(tmp_path: Path,
         assert all(after[i] == r for i, r in before.items())
         sent_ids = [c.id for c in device.commands]
         assert len(sent_ids) == len(set(sent_ids))  # every command reached the device once
+
+        # A command sent while the gateway is dead (kill -9) reaches the device after its
+        # restart: the gateway's command session is persistent.
+        gw.kill()
+        device.rh = 50.0
+        db = connect(col.db)
+        a = act.get(db, "mist-1")
+        assert a is not None
+        cid = act.queue_command(db, a, "on", "admin:test", "manual", None, time.time())
+        db.close()
+        wait_for(lambda: any(c["id"] == cid and c["sent_at"] for c in log()), 30, "sent")
+        gw.start(exit_when_drained=False)
+        wait_for(lambda: any(c["id"] == cid and c["result"] == "done" for c in log()), 60,
+                 "the ack after the gateway's restart")
+        assert device.on and device.commands[-1].id == cid
     finally:
         heat.close()
         gw.stop()
