@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lg.set_defaults(func=_cmd_log)
 
 
-def _db(url: str):  # noqa: ANN202
+def _db(url: str):
     from .store import connect, migrate
 
     db = connect(url)

@@ -51,7 +51,7 @@ class ActuatorWorker:
         self.client = c
         self._thread: threading.Thread | None = None
 
-    def _on_connect(self, client, userdata, flags, reason, props) -> None:  # noqa: ANN001
+    def _on_connect(self, client, userdata, flags, reason, props) -> None:
         if reason.is_failure:
             log.error("broker refused the actuator worker: %s", reason)
             return
@@ -79,7 +79,7 @@ class ActuatorWorker:
         finally:
             db.close()
 
-    def step(self, db, now: float) -> None:  # noqa: ANN001
+    def step(self, db, now: float) -> None:
         self._take_acks(db, now)
         for a in act.all_actuators(db):
             wbgt = act.wbgt_near(db, a, now)
@@ -94,7 +94,7 @@ class ActuatorWorker:
         if act.fail_unanswered(db, now):
             self.counters["unanswered"] += 1
 
-    def _send(self, db, now: float) -> None:  # noqa: ANN001
+    def _send(self, db, now: float) -> None:
         rows = db.execute("SELECT id, actuator, gw, action, hold_s, created_at FROM "
                           "actuator_commands WHERE sent_at IS NULL AND result IS NULL "
                           "ORDER BY created_at").fetchall()
@@ -110,7 +110,7 @@ class ActuatorWorker:
             db.execute("UPDATE actuator_commands SET sent_at = ? WHERE id = ?", (now, r["id"]))
             self.counters["sent"] += 1
 
-    def _take_acks(self, db, now: float) -> None:  # noqa: ANN001
+    def _take_acks(self, db, now: float) -> None:
         while True:
             try:
                 topic, raw, mid = self._acks.get_nowait()

@@ -202,7 +202,7 @@ def command_log(db: Database, aid: str | None = None, limit: int = 100) -> list[
                       f"{where} ORDER BY created_at DESC, id LIMIT ?", [*args, limit]).fetchall()
     out = []
     for r in rows:
-        d = {k: r[k] for k in r.keys()}
+        d = dict(zip(r.keys(), r, strict=True))
         d["ack_on"] = None if d["ack_on"] is None else bool(d["ack_on"])
         out.append(d)
     return out

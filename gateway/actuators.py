@@ -194,6 +194,7 @@ class CommandClient:
     def __init__(self, cfg: GatewayConfig):
         self.cfg = cfg
         self.inbox: queue.Queue[tuple[str, bytes, int]] = queue.Queue()
+        self.connected = threading.Event()  # set on SUBACK: commands now reach this gateway
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"machimori-gw-{cfg.id}-cmd",
                         protocol=mqtt.MQTTv311, clean_session=False)
         if cfg.mqtt.username:
@@ -206,7 +207,6 @@ class CommandClient:
         c.on_message = lambda _c, _u, msg: self.inbox.put((msg.topic, bytes(msg.payload),
                                                            msg.mid))
         self.client = c
-        self.connected = threading.Event()
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                     props: Any) -> None:

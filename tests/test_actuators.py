@@ -22,9 +22,10 @@ SPOT = (36.14, 139.38)  # test_collector.summary's place
 
 
 def spot(**kw: object) -> act.Actuator:
-    base = dict(id="mist-1", gw="gw-01", name="", lat=SPOT[0], lon=SPOT[1], radius_m=150.0,
-                on_wbgt=28.0, off_wbgt=27.0, min_interval_s=300.0, hold_s=900, auto=True,
-                state="off", state_at=NOW - 1000)
+    base: dict[str, object] = {
+        "id": "mist-1", "gw": "gw-01", "name": "", "lat": SPOT[0], "lon": SPOT[1],
+        "radius_m": 150.0, "on_wbgt": 28.0, "off_wbgt": 27.0, "min_interval_s": 300.0,
+        "hold_s": 900, "auto": True, "state": "off", "state_at": NOW - 1000}
     base.update(kw)
     return act.Actuator(**base)  # type: ignore[arg-type]
 
@@ -92,7 +93,8 @@ def test_acks_are_logged_once_and_move_the_state(tmp_path: Path) -> None:
 def test_registration_refuses_bad_values(tmp_path: Path, kw: dict, field: str) -> None:
     db = connect(tmp_path / "c.sqlite")
     migrate(db)
-    args = dict(id="mist-1", gw="gw-01", lat=SPOT[0], lon=SPOT[1], on_wbgt=28.0, now=NOW)
+    args: dict[str, object] = {"id": "mist-1", "gw": "gw-01", "lat": SPOT[0], "lon": SPOT[1],
+                               "on_wbgt": 28.0, "now": NOW}
     args.update(kw)
     with pytest.raises(act.ActuatorError, match=field):
         act.register(db, **args)  # type: ignore[arg-type]
@@ -126,7 +128,7 @@ def app(tmp_path: Path):
     return create_app({"DATABASE": str(tmp_path / "c.sqlite"), "TESTING": True})
 
 
-def signed_in(app, who: str):  # noqa: ANN001, ANN201
+def signed_in(app, who: str):
     c = app.test_client()
     page = c.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
@@ -138,7 +140,7 @@ def signed_in(app, who: str):  # noqa: ANN001, ANN201
     return c, token
 
 
-def test_api_state_for_the_map_and_manual_commands(app) -> None:  # noqa: ANN001
+def test_api_state_for_the_map_and_manual_commands(app) -> None:
     anon = app.test_client()
     [a] = anon.get("/api/v1/actuators").get_json()["actuators"]
     assert (a["id"], a["name"], a["state"], a["on_wbgt"]) == ("mist-1", "駅前ミスト", "unknown",
@@ -167,7 +169,7 @@ def test_api_state_for_the_map_and_manual_commands(app) -> None:  # noqa: ANN001
     assert viewer.get("/api/v1/actuators/commands").status_code == 403
 
 
-def test_responses_match_the_openapi_document(app) -> None:  # noqa: ANN001
+def test_responses_match_the_openapi_document(app) -> None:
     from .test_collector import _openapi_validator
 
     admin, tok = signed_in(app, "admin")
