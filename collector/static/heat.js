@@ -104,6 +104,7 @@
       const t = el("text", { x: x, y: y - 17, class: "val" }, map);
       t.textContent = label(s);
     });
+    (M.overlays || []).forEach(f => f(map, project, el));  // e.g. actuators.js
   }
   function drawTrend(points) {
     trend.textContent = "";
