@@ -49,8 +49,8 @@ def test_decide(a: act.Actuator, wbgt: float | None, open_cmd: bool, last: float
     assert (d[0] if d else None) == want
 
 
-def test_wbgt_near_takes_the_hottest_live_sensor_within_the_radius(tmp_path: Path) -> None:
-    st = Store(tmp_path / "c.sqlite")
+def test_wbgt_near_takes_the_hottest_live_sensor_within_the_radius(db_url: str) -> None:
+    st = Store(db_url)
     st.ingest([summary(1, device="near", end=NOW, wbgt=29.0),
                summary(2, device="old", end=NOW - 3600, wbgt=33.0)])
     far = summary(3, device="far", end=NOW, wbgt=35.0)
@@ -63,8 +63,8 @@ def test_wbgt_near_takes_the_hottest_live_sensor_within_the_radius(tmp_path: Pat
     st.close()
 
 
-def test_acks_are_logged_once_and_move_the_state(tmp_path: Path) -> None:
-    db = connect(tmp_path / "c.sqlite")
+def test_acks_are_logged_once_and_move_the_state(db_url: str) -> None:
+    db = connect(db_url)
     migrate(db)
     a = act.register(db, id="mist-1", gw="gw-01", lat=SPOT[0], lon=SPOT[1], on_wbgt=28,
                      now=NOW)
