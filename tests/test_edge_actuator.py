@@ -68,7 +68,9 @@ STEPS: list[tuple[str, Any]] = [
 def res(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     src = (Path(mpy.HERE) / "cases_actuator.py").read_text()
     main_cmd = ac.encode_command(ac.Command("m1", "on", 60, 0)).hex()
-    script = (src + f"\nMAIN_CMD = {main_cmd!r}\n"
+    boot = [ac.encode_command(ac.Command(f"b{i}", "on", 0, 0)).hex() for i in (1, 2)]
+    script = (src + f"\nMAIN_CMD = {main_cmd!r}\nBOOT_CMD, BOOT_CMD2 = {boot!r}\n"
+              "case('just_booted', just_booted)\n"
               f"case('scenario', lambda: scenario({STEPS!r}))\n"
               "case('main', main_loop)\ncase('bad_config', bad_config)\n")
     path = tmp_path_factory.mktemp("mpy") / "actuator_script.py"
@@ -140,3 +142,11 @@ def test_main_loop_reads_the_uart_acks_and_reports(res: dict[str, Any]) -> None:
 def test_bad_configs_are_refused_naming_the_field(res: dict[str, Any]) -> None:
     a, b, c = res["bad_config"]
     assert "'override'" in a and "'rh_max'" in b and "'max_on_s'" in c
+
+
+def test_a_command_right_after_boot_waits_the_minimum_off_time(res: dict[str, Any]) -> None:
+    b = res["just_booted"]
+    [first] = acks({"acks": b["first"]})
+    [later] = acks({"acks": b["later"]})
+    assert (first.result, first.reason) == ("refused", "rate")
+    assert (later.result, later.on) == ("done", True) and b["relay"] == 1

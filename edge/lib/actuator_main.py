@@ -20,6 +20,7 @@ def main(cfg, loops=-1, sleep_ms=None, ticks_ms=None, hour=None):
     i2c = machine.I2C(0, scl=machine.Pin(cfg["scl"]), sda=machine.Pin(cfg["sda"]))
     uart = machine.UART(cfg["uart_id"], baudrate=cfg["baud"], tx=cfg["uart_tx"],
                         rx=cfg["uart_rx"])
+    # min_off_s counts from boot, so main cannot switch on before then (docs/actuators.md).
     act = Actuator(cfg, relay, override, SHT4x(i2c, cfg["sht4x_address"]), uart,
                    ticks_ms(), time.ticks_diff, sleep_ms, hour)
     period = cfg["state_s"] * 1000

@@ -30,7 +30,9 @@ class Actuator:
         self.on = False
         self._on_at = now_ms
         self._hold_ms = 0
-        self._off_at = None  # None: never switched off since boot (no rate limit pending)
+        # Boot counts as a switch-off: a device that resets in a loop (brown-out when the pump
+        # starts, a crash) cannot cycle the relay faster than min_off_s.
+        self._off_at = now_ms
         self._buf = b""
         self.seq = 0
         self.rh_centi = -1
@@ -71,8 +73,7 @@ class Actuator:
             return b"sensor"
         if rh > self._cfg["rh_max"] * 100:
             return b"humidity"
-        if not self.on and self._off_at is not None and \
-                self._diff(now_ms, self._off_at) < self._cfg["min_off_s"] * 1000:
+        if not self.on and self._diff(now_ms, self._off_at) < self._cfg["min_off_s"] * 1000:
             return b"rate"
         limit = self._cfg["max_on_s"]
         hold = limit if hold_s == 0 or hold_s > limit else hold_s

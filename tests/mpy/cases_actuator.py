@@ -22,12 +22,12 @@ def ticks_diff(a, b):
     return a - b
 
 
-def make(cfg=CFG):
+def make(cfg=CFG, booted_ago_ms=0):
     machine.uart_out.clear()
     relay = machine.Pin(RELAY, machine.Pin.OUT)
     override = machine.Pin(OVERRIDE, machine.Pin.IN, machine.Pin.PULL_UP)
-    return Actuator(cfg, relay, override, SHT4x(bus), machine.UART(1), clock.now(), ticks_diff,
-                    clock.advance, lambda: hour[0])
+    return Actuator(cfg, relay, override, SHT4x(bus), machine.UART(1),
+                    clock.now() - booted_ago_ms, ticks_diff, clock.advance, lambda: hour[0])
 
 
 def cmd(act, line_hex):
@@ -44,7 +44,7 @@ def scenario(lines):
     sht.set(33.0, 55.0)
     hour[0] = 12
     machine.levels[OVERRIDE] = 1
-    act = make()
+    act = make(booted_ago_ms=CFG["min_off_s"] * 1000)
     out = {"boot_relay": relay(), "steps": []}
     for what, arg in lines:
         if what == "cmd":
@@ -71,6 +71,17 @@ def scenario(lines):
     return out
 
 
+def just_booted():
+    """A command right after boot waits min_off_s, as after any switch-off (reset loops)."""
+    sht.set(33.0, 55.0)
+    hour[0] = 12
+    machine.levels[OVERRIDE] = 1
+    act = make()
+    first = cmd(act, BOOT_CMD)
+    clock.advance(CFG["min_off_s"] * 1000)
+    return {"first": first, "later": cmd(act, BOOT_CMD2), "relay": relay()}
+
+
 def main_loop():
     """The board's main loop: reads a command from the UART, acks it, reports a state line."""
     import actuator_main
@@ -79,7 +90,7 @@ def main_loop():
     sht.set(30.0, 50.0)
     cfg = mm_config.validate({"role": "actuator", "board": "esp32c3-devkitm-1", "relay": RELAY,
                               "override": OVERRIDE, "sda": 0, "scl": 1, "uart_tx": 7,
-                              "uart_rx": 6, "on_from_h": 0, "on_until_h": 24})
+                              "uart_rx": 6, "on_from_h": 0, "on_until_h": 24, "min_off_s": 0})
     machine.i2c_buses[0] = bus
     machine.uart_in[1] = bytearray(bytes.fromhex(MAIN_CMD))
     act = actuator_main.main(cfg, loops=2, sleep_ms=clock.advance, ticks_ms=clock.now,
