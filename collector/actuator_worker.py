@@ -55,7 +55,8 @@ class ActuatorWorker:
         if reason.is_failure:
             log.error("broker refused the actuator worker: %s", reason)
             return
-        client.subscribe(contract.ack_topic("+"), qos=contract.QOS)
+        client.subscribe([(contract.ack_topic("+"), contract.QOS),
+                          (contract.actuator_state_topic("+", "+"), contract.QOS)])
         self._connected.set()
 
     def start(self) -> ActuatorWorker:
@@ -118,14 +119,17 @@ class ActuatorWorker:
                 return
             try:
                 info, p = contract.decode_message(topic, raw)
-                if info.message != "ack":
-                    raise contract.ContractError("not an ack")
+                if info.message not in ("ack", "actuator_state"):
+                    raise contract.ContractError("not an ack or an actuator state")
             except contract.ContractError as exc:
                 self.counters["bad_acks"] += 1
                 db.execute("INSERT INTO dead_letters (topic, payload, reason, received_at) "
                            "VALUES (?, ?, ?, ?)", (topic, raw, str(exc), now))
             else:
-                if not act.record_ack(db, p, now):
+                if info.message == "actuator_state":
+                    if not act.record_state(db, p, now):
+                        self.counters["unknown_states"] += 1
+                elif not act.record_ack(db, p, now):
                     self.counters["unknown_acks"] += 1
             self.client.ack(mid, contract.QOS)
 

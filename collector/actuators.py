@@ -186,6 +186,19 @@ def record_ack(db: Database, p: dict[str, Any], now: float) -> bool:
     return True
 
 
+def record_state(db: Database, p: dict[str, Any], now: float) -> bool:
+    """The device's own state line (validated): the truth about the relay, including the
+    switch-offs it made by itself (override, humidity, max on-time). False for a device that is
+    not registered on that gateway, or for a report older than what is known (a retained
+    message redelivered after a newer ack)."""
+    on_since = p["ts"] - p.get("on_s", 0) if p["on"] else p["ts"]
+    cur = db.execute("UPDATE actuators SET state = ?, state_at = ?, override = ?, device_rh = ? "
+                     "WHERE id = ? AND gw = ? AND (state_at IS NULL OR state_at <= ?)",
+                     ("on" if p["on"] else "off", on_since, int(p["override"]), p.get("rh"),
+                      p["device"], p["gw"], p["ts"]))
+    return bool(cur.rowcount)
+
+
 def fail_unanswered(db: Database, now: float) -> int:
     db.begin()
     cur = db.execute("UPDATE actuator_commands SET result = 'failed', refusal = 'no_ack', "

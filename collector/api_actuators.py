@@ -14,8 +14,10 @@ from .auth import get_write_db, require
 bp = Blueprint("api_actuators", __name__, url_prefix="/api/v1")
 
 
-def _item(a: act.Actuator, wbgt: Any, now: float) -> dict[str, Any]:
-    return {"id": a.id, "gw": a.gw, "name": a.name, "lat": a.lat, "lon": a.lon,
+def _item(a: act.Actuator, extra: Any, now: float) -> dict[str, Any]:
+    wbgt, override, rh = extra if extra else (None, None, None)
+    return {"override": None if override is None else bool(override), "device_rh": rh,
+            "id": a.id, "gw": a.gw, "name": a.name, "lat": a.lat, "lon": a.lon,
             "radius_m": a.radius_m, "on_wbgt": a.on_wbgt, "off_wbgt": a.off_wbgt,
             "auto": a.auto, "state": act.effective_state(a, now), "state_at": a.state_at,
             "wbgt_c": wbgt}
@@ -26,8 +28,9 @@ def actuators() -> Any:
     """Public, like /sensors: where the mist and fans are and whether they run."""
     db = get_db()
     now = time.time()
-    wbgt = {r["id"]: r["wbgt"] for r in db.execute("SELECT id, wbgt FROM actuators").fetchall()}
-    return jsonify({"actuators": [_item(a, wbgt.get(a.id), now) for a in act.all_actuators(db)],
+    extra = {r["id"]: (r["wbgt"], r["override"], r["device_rh"])
+             for r in db.execute("SELECT id, wbgt, override, device_rh FROM actuators")}
+    return jsonify({"actuators": [_item(a, extra.get(a.id), now) for a in act.all_actuators(db)],
                     "time": now})
 
 

@@ -82,7 +82,8 @@ class CommandRelay:
         return (dev, line), None
 
     def feed(self, device: str, data: bytes, now: float) -> list[tuple[str, bytes]]:
-        """Bytes from a device's port: acks for pending commands; state lines remembered."""
+        """Bytes from a device's port: acks for pending commands, and a state message for each
+    state line (published retained)."""
         buf = self._bufs.get(device, b"") + data
         out = []
         while (i := buf.find(b"\n")) >= 0:
@@ -103,10 +104,15 @@ class CommandRelay:
                 del self.pending[line.id]
                 out.append(self.ack(line.id, device, line.result, line.reason, now, line.on))
             elif isinstance(line, ac.State):
-                self.states[device] = {"on": line.on, "rh": line.rh_centi / 100
-                                       if line.rh_centi >= 0 else None,
-                                       "override": line.override, "on_s": line.on_s, "ts": now}
+                st = {"on": line.on, "rh": line.rh_centi / 100 if line.rh_centi >= 0 else None,
+                      "override": line.override, "on_s": line.on_s, "ts": now}
+                self.states[device] = st
                 self.counters["actuator_states"] += 1
+                body = {"schema": contract.SCHEMA_IDS["actuator_state"], "gw": self.gw,
+                        "device": device, **st}
+                contract.validate("actuator_state", body)
+                out.append((contract.actuator_state_topic(self.gw, device),
+                            contract.encode(body)))
             else:
                 self.counters["rejected_actuator_format"] += 1
         if len(buf) > ac.MAX_LINE:
@@ -221,7 +227,9 @@ class CommandClient:
         return self
 
     def publish(self, topic: str, payload: bytes) -> None:
-        self.client.publish(topic, payload, qos=contract.QOS)
+        # The device's state is retained: the collector (and a restarted one) knows it at once.
+        retain = contract.parse_topic(topic).message == "actuator_state"
+        self.client.publish(topic, payload, qos=contract.QOS, retain=retain)
 
     def done(self, mid: int) -> None:
         self.client.ack(mid, contract.QOS)

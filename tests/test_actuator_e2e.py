@@ -137,6 +137,14 @@ def test_wbgt_switches_the_mist_on_and_off_and_humidity_refuses(tmp_path: Path,
         wait_for(lambda: any(c["id"] == cid and c["result"] == "done" for c in log()), 60,
                  "the ack after the gateway's restart")
         assert device.on and device.commands[-1].id == cid
+
+        # Someone on site flips the override switch: the device stops by itself and its next
+        # state line (retained on the broker) puts that on the map.
+        device.override = True
+        device.state_line()
+        wait_for(lambda: spot()["override"] is True and spot()["state"] == "off", 30,
+                 "the override on the map")
+        assert not device.on
     finally:
         heat.close()
         gw.stop()

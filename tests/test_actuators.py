@@ -86,6 +86,26 @@ def test_acks_are_logged_once_and_move_the_state(db_url: str) -> None:
     db.close()
 
 
+def test_the_devices_own_state_reports_win_over_old_news(db_url: str) -> None:
+    db = connect(db_url)
+    migrate(db)
+    act.register(db, id="mist-1", gw="gw-01", lat=SPOT[0], lon=SPOT[1], on_wbgt=28, now=NOW)
+    st = {"gw": "gw-01", "device": "mist-1", "on": False, "override": True, "rh": 61.5,
+          "on_s": 0, "ts": NOW}
+    assert act.record_state(db, st, NOW)
+    a = act.get(db, "mist-1")
+    assert a is not None and (a.state, a.state_at) == ("off", NOW)
+    row = db.execute("SELECT override, device_rh FROM actuators").fetchone()
+    assert (row[0], row[1]) == (1, 61.5)
+    assert not act.record_state(db, {**st, "on": True, "ts": NOW - 60}, NOW)  # older report
+    assert not act.record_state(db, {**st, "gw": "gw-02"}, NOW)  # not its gateway
+    assert act.record_state(db, {**st, "on": True, "override": False, "on_s": 30,
+                                 "ts": NOW + 40}, NOW)
+    a = act.get(db, "mist-1")
+    assert a is not None and (a.state, a.state_at) == ("on", NOW + 10)  # on since ts - on_s
+    db.close()
+
+
 @pytest.mark.parametrize(("kw", "field"), [
     ({"id": "bad id"}, "id"), ({"gw": "GW 1"}, "gw"), ({"lat": 91.0}, "lat"),
     ({"on_wbgt": 50.0}, "on_wbgt"), ({"off_wbgt": 29.0}, "on_wbgt"), ({"hold_s": 1}, "hold_s"),

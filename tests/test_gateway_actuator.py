@@ -71,7 +71,10 @@ def test_relay_drops_noise_and_acks_nobody_asked_for() -> None:
     bad_crc = good[:-6] + b"0000\r\n"
     state = ac.encode_state(ac.State(3, True, 6120, False, 42))
     out = r.feed("mist-1", b"\x00\xffnoise\r\n" + bad_crc + good + state + b"x" * 200, 5.0)
-    assert out == []
+    # Only the state line goes on: as the device's retained state.
+    assert [(t, json.loads(p)) for t, p in out] == [("machimori/v1/gw/gw-01/actuator/mist-1", {
+        "schema": "machimori/actuator-state/1", "gw": "gw-01", "device": "mist-1", "on": True,
+        "rh": 61.2, "override": False, "on_s": 42, "ts": 5.0})]
     assert r.counters["rejected_actuator_checksum"] == 1
     assert r.counters["rejected_actuator_format"] == 1
     assert r.counters["unexpected_acks"] == 1

@@ -6,6 +6,7 @@ Topics:
     machimori/v1/gw/<gw>/event/<kind>      QoS 1
     machimori/v1/gw/<gw>/cmd/<device>      QoS 1, collector -> gateway (docs/actuators.md)
     machimori/v1/gw/<gw>/ack               QoS 1, gateway -> collector, one per command
+    machimori/v1/gw/<gw>/actuator/<device> retained, QoS 1: the actuator's own state line
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ SCHEMAS = {
     "status": "status-1.json",
     "command": "command-1.json",
     "ack": "ack-1.json",
+    "actuator_state": "actuator-state-1.json",
 }
 SCHEMA_IDS = {"summary": "machimori/summary/1", "event": "machimori/event/1",
               "status": "machimori/status/1", "command": "machimori/command/1",
-              "ack": "machimori/ack/1"}
+              "ack": "machimori/ack/1", "actuator_state": "machimori/actuator-state/1"}
 
 
 class ContractError(ValueError):
@@ -60,6 +62,10 @@ def ack_topic(gw: str) -> str:
     return f"{PREFIX}/{gw}/ack"
 
 
+def actuator_state_topic(gw: str, device: str) -> str:
+    return f"{PREFIX}/{gw}/actuator/{device}"
+
+
 def subscription(shared_group: str | None = None) -> str:
     """The topic filter a collector subscribes to (optionally as an MQTT 5 shared subscription)."""
     base = f"{PREFIX}/+/#"
@@ -74,7 +80,7 @@ def event_id(gw: str, seq: int) -> str:
 @dataclass(frozen=True)
 class TopicInfo:
     gw: str
-    message: str  # "status" | "summary" | "event" | "command" | "ack"
+    message: str  # "status" | "summary" | "event" | "command" | "ack" | "actuator_state"
     kind: str | None  # the summary/event kind; for a command, the device
 
 
@@ -93,6 +99,8 @@ def parse_topic(topic: str) -> TopicInfo:
         return TopicInfo(gw, "ack", None)
     if message == "cmd" and len(parts) == 6 and parts[5]:
         return TopicInfo(gw, "command", parts[5])
+    if message == "actuator" and len(parts) == 6 and parts[5]:
+        return TopicInfo(gw, "actuator_state", parts[5])
     raise ContractError(f"topic {topic!r}: expected status, summary/<kind> or event/<kind>")
 
 
@@ -131,7 +139,7 @@ def decode_message(topic: str, raw: bytes) -> tuple[TopicInfo, dict[str, Any]]:
     validate(info.message, payload)
     if payload["gw"] != info.gw:
         raise ContractError(f"payload gw {payload['gw']!r} does not match topic gw {info.gw!r}")
-    if info.message == "command":
+    if info.message in ("command", "actuator_state"):
         if payload["device"] != info.kind:
             raise ContractError(f"command device {payload['device']!r} does not match the topic")
     elif info.kind is not None and payload["kind"] != info.kind:

@@ -16,6 +16,8 @@ CREATE TABLE actuators (
     state_at DOUBLE PRECISION,
     wbgt DOUBLE PRECISION,
     wbgt_at DOUBLE PRECISION,
+    override INTEGER,
+    device_rh DOUBLE PRECISION,
     created_at DOUBLE PRECISION NOT NULL
 );
 

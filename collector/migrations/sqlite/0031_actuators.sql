@@ -16,6 +16,8 @@ CREATE TABLE actuators (
     state_at REAL,
     wbgt REAL,
     wbgt_at REAL,
+    override INTEGER,
+    device_rh REAL,
     created_at REAL NOT NULL
 );
 
