@@ -82,8 +82,10 @@ class ActuatorWorker:
 
     def step(self, db, now: float) -> None:
         self._take_acks(db, now)
-        for a in act.all_actuators(db):
-            wbgt = act.wbgt_near(db, a, now)
+        spots = act.all_actuators(db)
+        live = act.live_wbgt(db, now) if spots else []
+        for a in spots:
+            wbgt = act.wbgt_near(db, a, now, live)
             db.execute("UPDATE actuators SET wbgt = ?, wbgt_at = ? WHERE id = ?", (wbgt, now, a.id))
             pending, last = act.open_commands(db, a.id)
             d = act.decide(a, wbgt, pending, last, now)

@@ -97,18 +97,25 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 6_371_000.0 * math.hypot(x, (lat2 - lat1) * k)
 
 
-def wbgt_near(db: Database, a: Actuator, now: float) -> float | None:
-    """The highest live WBGT (window mean) among heat sensors within the spot's radius."""
+def live_wbgt(db: Database, now: float) -> list[tuple[float, float, float]]:
+    """(lat, lon, WBGT window mean) of every heat sensor with a live window: read once per
+    controller step, whatever the number of spots."""
     rows = db.execute("SELECT lat, lon, latest FROM devices WHERE kind = 'heat' AND lat IS NOT "
                       "NULL AND latest_end >= ?", (now - STALE_S,)).fetchall()
-    best = None
+    out = []
     for r in rows:
-        if distance_m(a.lat, a.lon, r["lat"], r["lon"]) > a.radius_m:
-            continue
         w = orjson.loads(r["latest"]).get("wbgt_c", {}).get("mean")
-        if isinstance(w, (int, float)) and (best is None or w > best):
-            best = float(w)
-    return best
+        if isinstance(w, (int, float)):
+            out.append((r["lat"], r["lon"], float(w)))
+    return out
+
+
+def wbgt_near(db: Database, a: Actuator, now: float,
+              live: list[tuple[float, float, float]] | None = None) -> float | None:
+    """The highest live WBGT (window mean) among heat sensors within the spot's radius."""
+    near = [w for lat, lon, w in (live_wbgt(db, now) if live is None else live)
+            if distance_m(a.lat, a.lon, lat, lon) <= a.radius_m]
+    return max(near) if near else None
 
 
 def effective_state(a: Actuator, now: float) -> str:
