@@ -200,3 +200,30 @@ def test_responses_match_the_openapi_document(app) -> None:
         assert list(_openapi_validator(admin, path, 200).iter_errors(body)) == []
     bad = {"actuators": [{"id": "mist-1", "state": "spraying"}], "time": 1.0}
     assert list(_openapi_validator(admin, "/api/v1/actuators", 200).iter_errors(bad))
+
+
+def test_worker_step_sends_nothing_offline_and_dead_letters_bad_acks(tmp_path: Path) -> None:
+    """The controller step on its own (no broker reachable): a hot spot queues one command,
+    and stays quiet while it is open; acks that break the contract are dead-lettered."""
+    from collector.actuator_worker import ActuatorWorker
+
+    url = str(tmp_path / "c.sqlite")
+    st = Store(url)
+    st.ingest([summary(1, device="heat-001", end=NOW, wbgt=30.5)])
+    act.register(st.db, id="mist-1", gw="gw-01", lat=SPOT[0], lon=SPOT[1], on_wbgt=28,
+                 min_interval_s=0, now=NOW)
+    w = ActuatorWorker(url, "mqtt://127.0.0.1:1")  # never started: nothing is sent
+    for raw in (b"{not json", json.dumps({"schema": "machimori/ack/1", "id": "x"}).encode()):
+        w._acks.put(("machimori/v1/gw/gw-01/ack", raw, 1))
+    w._acks.put((*summary(5, end=NOW), 2))  # valid, but not for this worker
+    w.step(st.db, NOW)
+    w.step(st.db, NOW + 1)
+    [row] = act.command_log(st.db)
+    assert (row["action"], row["source"], row["why"], row["sent_at"]) == (
+        "on", "auto", "WBGT 30.5 >= 28.0", None)
+    assert w.counters["bad_acks"] == 3
+    reasons = [r[0] for r in st.db.execute("SELECT reason FROM dead_letters ORDER BY id")]
+    assert len(reasons) == 3 and "not JSON" in reasons[0]
+    assert reasons[1] == 'ack: payload: "gw" is a required property'
+    assert reasons[2] == "not an ack or an actuator state"
+    st.close()
