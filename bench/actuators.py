@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collector import actuators as act  # noqa: E402
-from collector.actuator_worker import ActuatorWorker  # noqa: E402
-from collector.store import Store  # noqa: E402
-from machimori.contract import actuator as ac  # noqa: E402
+from collector import actuators as act
+from collector.actuator_worker import ActuatorWorker
+from collector.store import Store
+from machimori.contract import actuator as ac
 
 
 def main() -> None:
