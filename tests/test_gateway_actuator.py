@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from gateway.actuators import ANSWER_S, Actuators, CommandRelay
@@ -135,3 +136,18 @@ def test_commands_through_mosquitto_to_the_device_on_a_pty(tmp_path: Path,
         coll.loop_stop()
         device.unplug()
         silent.close()
+
+
+def test_enroll_an_actuator_needs_its_port(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.config import load
+    from machimori.cli import main
+
+    cfg = tmp_path / "gw.toml"
+    base = ["gw", "enroll", "--config", str(cfg), "--gateway-id", "gw-07", "--id", "mist-1",
+            "--kind", "actuator"]
+    assert main(base) != 0
+    assert "port" in capsys.readouterr().out
+    assert main([*base, "--port", "/dev/ttyUSB3"]) == 0
+    [dev] = load(cfg).devices
+    assert (dev.id, dev.kind, dev.port) == ("mist-1", "actuator", "/dev/ttyUSB3")
