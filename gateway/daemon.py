@@ -85,6 +85,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
     try:
         while not stop.is_set():
             now = clock()
+            if actuators is not None:  # commands keep flowing after a sim run has finished
+                actuators.poll()
             if not finished:
                 if sim_end is None and cfg.sim.sim_minutes is not None and cfg.source == "sim":
                     sim_end = now + cfg.sim.sim_minutes * 60
@@ -98,8 +100,6 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                     for r in routeb.poll():
                         pipeline.on_meter_reading(routeb.device_id, r.ts, r.power_w,
                                                   r.energy_kwh)
-                if actuators is not None:
-                    actuators.poll()
                 pending = pipeline.tick(limit)
                 if sim_end is not None and now >= sim_end:
                     pending += pipeline.flush(sim_end)
