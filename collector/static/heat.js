@@ -16,6 +16,7 @@
   // ---- the map and its base (static/basemap.js)
   const base = window.MachimoriBase.create("map", CFG.tile_url, "offline-note");
   const map = base.map, streets = base.streets, loadStreets = base.loadStreets;
+  window.machimoriMap = map;  // for overlays loaded after this script (actuators.js)
 
   // ---- colours
   function ramp(v, lo, hi) {
