@@ -52,6 +52,9 @@
       if (r.ok) draw((await r.json()).actuators || []);
     } catch (e) { /* the next poll tries again */ }
   }
-  poll();
-  setInterval(poll, 5000);
+  // Markers need the map's view: heat.js sets it once the sensors have arrived.
+  map.whenReady(() => {
+    poll();
+    setInterval(poll, 5000);
+  });
 })();

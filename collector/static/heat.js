@@ -154,7 +154,8 @@
     if (!fitted) {
       const b = L.latLngBounds(sensors.filter(s => s.lat != null).map(s => [s.lat, s.lon]));
       if (streets.getLayers().length) b.extend(streets.getBounds());
-      if (b.isValid()) { map.fitBounds(b, { padding: [20, 20] }); fitted = true; }
+      // maxZoom: one sensor (or several at one spot) would otherwise ask for zoom Infinity.
+      if (b.isValid()) { map.fitBounds(b, { padding: [20, 20], maxZoom: 18 }); fitted = true; }
     }
     if (selected) showDetail(sensors.find(x => x.id === selected));
   }
