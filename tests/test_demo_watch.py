@@ -56,8 +56,7 @@ def test_demo_sends_sos_fall_wandering_and_no_life_sms(tmp_path: Path) -> None:
 
     def read() -> None:
         assert p.stdout is not None
-        for line in p.stdout:
-            lines.append(line)
+        lines.extend(p.stdout)
 
     threading.Thread(target=read, daemon=True).start()
     sms = data / "sms.jsonl"
