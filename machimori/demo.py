@@ -95,6 +95,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     from .procs import free_port, port_open, spawn, stop, wait_for
 
+    try:
+        start = sim_epoch(args.start)
+    except ValueError:
+        print(f"--start {args.start!r}: expected YYYY-MM-DDTHH:MM (local time)")
+        return 2
     data = Path(args.data_dir).resolve()
     data.mkdir(parents=True, exist_ok=True)
     logs = data / "logs"
@@ -117,11 +122,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                                           logs / "broker.log")))
             wait_for(lambda: port_open(bport), 30, "the broker to listen")
         town_dir = data / "town"
-        try:
-            start = sim_epoch(args.start)
-        except ValueError:
-            print(f"--start {args.start!r}: expected YYYY-MM-DDTHH:MM (local time)")
-            return 2
         town, configs = write_town(town_dir, mqtt_url, seed=args.seed, speed=args.speed,
                                    sim_start=start, wall_anchor=time.time(),
                                    gateways=args.gateways, nodes=args.nodes,

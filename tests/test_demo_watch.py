@@ -117,3 +117,20 @@ def test_learnt_state_restores_past_learning(tmp_path: Path) -> None:
     assert write_learnt(paths, town, start) == []
     assert (cfg.data_dir / state.FILE).read_bytes() == before
     assert np.isfinite(p.tag_watch.last_seen).all()
+
+
+def test_bad_start_and_quiet_hours_are_clear_errors(tmp_path: Path) -> None:
+    import pytest
+
+    from collector.watch.config import quiet_hours
+
+    r = subprocess.run([sys.executable, "-m", "machimori.cli", "demo", "--start", "dawn",
+                        "--data-dir", str(tmp_path / "d")], capture_output=True, text=True,
+                       timeout=60, check=False)
+    assert r.returncode == 2 and "--start 'dawn'" in r.stdout
+    assert not (tmp_path / "d").exists()  # nothing started, nothing written
+    assert quiet_hours("22:00-07:00") == (1320, 420)
+    assert quiet_hours("none") == (0, 0)
+    for bad in ("22-7", "25:00-07:00", "22:00", "<script>-07:00", ""):
+        with pytest.raises(ValueError, match="--quiet-hours"):
+            quiet_hours(bad)
