@@ -13,6 +13,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+DEFAULT_START = "2026-08-03T04:40"
+# Wall seconds the gateways take to start: the simulated clock reaches --start this long after
+# they are launched, so the first simulated minutes (and their incidents) are not lost.
+GATEWAY_START_S = 10.0
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run a simulated town end to end on this machine",
@@ -26,6 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                 "starting the embedded one")
     p.add_argument("--speed", type=float, default=30.0,
                    help="simulated seconds per real second (default 30: a summary every 2 s)")
+    p.add_argument("--start", default=DEFAULT_START,
+                   help="local (JST) date and time the simulated clock starts, "
+                        f"YYYY-MM-DDTHH:MM (default {DEFAULT_START}: before dawn, so a night "
+                        "wandering, an SOS, a fall and a household with no morning show in "
+                        "the first five minutes; a hot afternoon follows)")
     p.add_argument("--seed", type=int, default=1, help="town seed (default 1)")
     p.add_argument("--gateways", type=int, default=3, help="gateways in the town (default 3)")
     p.add_argument("--nodes", type=int, default=30, help="heat nodes (default 30)")
@@ -85,6 +95,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     from .procs import free_port, port_open, spawn, stop, wait_for
 
+    try:
+        start = sim_epoch(args.start)
+    except ValueError:
+        print(f"--start {args.start!r}: expected YYYY-MM-DDTHH:MM (local time)")
+        return 2
     data = Path(args.data_dir).resolve()
     data.mkdir(parents=True, exist_ok=True)
     logs = data / "logs"
@@ -108,11 +123,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             wait_for(lambda: port_open(bport), 30, "the broker to listen")
         town_dir = data / "town"
         town, configs = write_town(town_dir, mqtt_url, seed=args.seed, speed=args.speed,
-                                   sim_start=sim_epoch(), wall_anchor=time.time(),
+                                   sim_start=start, wall_anchor=time.time(),
                                    gateways=args.gateways, nodes=args.nodes,
                                    residents=args.residents, households=args.households)
         # Ground truth: every injected anomaly, for `machimori sim score`.
-        truth.write(data / "truth.jsonl", truth.rows_for(town, sim_epoch()))
+        truth.write(data / "truth.jsonl", truth.rows_for(town, start))
         db = data / "collector.sqlite"
         import os
 
@@ -135,7 +150,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
              "--port", str(args.port), "--basemap", str(town_dir / "basemap.geojson"),
              "--client-id", "machimori-demo-collector", "--sms-url", sms_url,
              "--sms-sid", os.environ.get("MACHIMORI_SMS_SID", "ACdemo"),
-             "--sms-from", "+815000000000",
+             "--sms-from", "+815000000000", "--quiet-hours", "none",
              "--public-url", f"http://127.0.0.1:{args.port}"], logs / "collector.log",
             env={**heat_env, **sms_env})))
         url = f"http://127.0.0.1:{args.port}/"
@@ -148,6 +163,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 return False
         wait_for(healthy, 60, "the collector's web server")
         admin_pw = _demo_admin(db, data)
+        from .demo_prelearn import write_learnt
+
+        print("      the gateways' household watch: replaying two weeks of the town's life "
+              "(they start past learning)", flush=True)
+        write_learnt(configs, town, start)
+        town, configs = write_town(town_dir, mqtt_url, seed=args.seed, speed=args.speed,
+                                   sim_start=start, wall_anchor=time.time() + GATEWAY_START_S,
+                                   gateways=args.gateways, nodes=args.nodes,
+                                   residents=args.residents, households=args.households)
         print(f"[3/4] starting {len(configs)} gateways ({args.nodes} heat nodes, "
               f"{args.residents} tags, {args.households} households; "
               f"simulated time ×{args.speed:g})", flush=True)

@@ -13,7 +13,15 @@ from typing import Any
 
 from gateway.config import Device, GatewayConfig, MqttConfig, SimSourceConfig, dump
 
+from .life import wander_gw
 from .town import Town, build_town, sim_epoch
+
+
+def wanderers(town: Town, gw: str) -> list[Any]:
+    """Residents who wander into this gateway's area at night: the town's installers enrol a
+    resident at risk of wandering at every gateway, so their tag is heard wherever they go."""
+    ids = {a.device for a in town.anomalies if a.kind == "wandering"}
+    return [r for r in town.residents if r.id in ids and r.gw != gw and wander_gw(town, r) == gw]
 
 
 def gateway_configs(town: Town, data_root: Path, mqtt_url: str, sim: SimSourceConfig,
@@ -27,7 +35,7 @@ def gateway_configs(town: Town, data_root: Path, mqtt_url: str, sim: SimSourceCo
                               "tree" if n.tree_shade else "open"))
                    for n in mine["nodes"]]
         devices += [Device(id=r.id, kind="tag", key=r.key, person=r.person,
-                           household=r.household) for r in mine["residents"]]
+                           household=r.household) for r in mine["residents"] + wanderers(town, g.id)]
         devices += [Device(id=h.id, kind="meter", lat=h.lat, lon=h.lon, household=h.id,
                            pulses_per_kwh=h.pulses_per_kwh) for h in mine["households"]]
         out.append(GatewayConfig(id=g.id, data_dir=data_root / g.id,
@@ -45,10 +53,10 @@ def write_town(out_dir: Path, mqtt_url: str, seed: int = 1, speed: float = 1.0,
     """Write <gw>.toml for every gateway, basemap.geojson (streets) and buildings.geojson;
     return the town and the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    sim_start = sim_epoch() if sim_start is None else sim_start
     town = build_town(seed, gateways=gateways, nodes=nodes, residents=residents,
-                      households=households)
-    sim = SimSourceConfig(town_seed=seed, speed=speed,
-                          sim_start=sim_epoch() if sim_start is None else sim_start,
+                      households=households, sim_start=sim_start)
+    sim = SimSourceConfig(town_seed=seed, speed=speed, sim_start=sim_start,
                           wall_anchor=time.time() if wall_anchor is None else wall_anchor,
                           sim_minutes=sim_minutes, gateways=gateways, nodes=nodes,
                           residents=residents, households=households)

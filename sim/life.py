@@ -36,10 +36,21 @@ def _away(town: Town, r: Resident, t: float, start: float) -> bool:
     return False
 
 
+def wander_gw(town: Town, r: Resident) -> str | None:
+    """Where the resident walks when they wander at night: the first area neither home nor
+    their weekly visit's (a place their tag is never heard)."""
+    return next((g.id for g in town.gateways if g.id not in (r.gw, r.visit_gw)), None)
+
+
 def resident_place(town: Town, r: Resident, t: float, start: float) -> str | None:
     """The gateway whose area the resident's tag is in at t, or None (out of every area)."""
     if _away(town, r, t, start):
         return None
+    rel = t - start
+    for a in town.anomalies:
+        if (a.kind == "wandering" and a.person == r.person and a.end is not None
+                and a.at <= rel < a.end):
+            return wander_gw(town, r)
     h = local_hours(t)
     wd = weekday(t)
     if r.routine == "work" and wd < 5 and 8.0 <= h < 18.5:
@@ -93,7 +104,7 @@ def household_energy_kwh(hh: Household, t: float, town: Town | None = None,
             if t <= s:
                 continue
             upto = min(t, e)
-            if a.kind in AWAY_KINDS and _household_empty(town, hh, a):
+            if (a.kind in AWAY_KINDS and _household_empty(town, hh, a)) or a.kind == "no_life":
                 wh -= _bumps_wh(hh, upto) - _bumps_wh(hh, s)
             elif a.kind == "visitor":
                 wh += VISITOR_W * (upto - s) / 3600.0
@@ -155,9 +166,14 @@ def _free(town: Town, r: Resident, rel: float, partial: Iterable[Anomaly]) -> bo
     return all(resident_place(probe, r, t0 + rel + dt, t0) == r.gw for dt in (0, 60, 240))
 
 
-def schedule_anomalies(town: Town, rng: np.random.Generator) -> tuple[Anomaly, ...]:
+def schedule_anomalies(town: Town, rng: np.random.Generator,
+                       start: float | None = None) -> tuple[Anomaly, ...]:
+    """The town's incidents; a start before dawn (`start`, unix time) adds the night's: a
+    resident wandering into another area at night and a household whose morning never comes."""
     out: list[Anomaly] = []
     res, nodes, hhs = town.residents, town.nodes, town.households
+    if start is not None:
+        out += _dawn_anomalies(town, start)
 
     def tag_incident(kind: str, rel: float, first: int = 0) -> None:
         for k in range(len(res)):
@@ -194,3 +210,28 @@ def schedule_anomalies(town: Town, rng: np.random.Generator) -> tuple[Anomaly, .
             if res:
                 tag_incident(kind, rel, int(rng.integers(0, len(res))))
     return tuple(sorted(out, key=lambda a: (a.at, a.kind, a.device)))
+
+
+WANDER_AT_S = 600.0  # ten minutes after the start, until 04:55 (night ends at 05:00)
+WANDER_UNTIL_H = 4.0 + 55.0 / 60.0
+NO_LIFE_UNTIL_H = 12.0  # the household's morning never comes, until noon
+
+
+def _dawn_anomalies(town: Town, start: float) -> list[Anomaly]:
+    """Incidents only a start before dawn shows: night wandering (night is 22:00–05:00, the
+    gateway's default) and a household with no sign of life through the morning (no morning
+    or evening use; the base load — a refrigerator — goes on). The household is the one whose
+    morning use is largest against its base load: where a missing morning is visible at all."""
+    out: list[Anomaly] = []
+    h = local_hours(start + WANDER_AT_S)
+    if h < WANDER_UNTIL_H - 5.0 / 60.0 and town.residents:
+        r = next((x for x in town.residents if x.visit_gw is None and wander_gw(town, x)), None)
+        if r is not None:
+            end = WANDER_AT_S + (WANDER_UNTIL_H - h) * 3600.0
+            out.append(Anomaly("wandering", r.id, WANDER_AT_S, end, r.person, r.household))
+    h0 = local_hours(start)
+    if h0 < 6.0 and town.households:
+        hh = max(town.households, key=lambda x: (x.morning_w / x.base_w, x.id))
+        out.append(Anomaly("no_life", hh.id, 0.0, (NO_LIFE_UNTIL_H - h0) * 3600.0,
+                           household=hh.id))
+    return out

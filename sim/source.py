@@ -34,6 +34,7 @@ from .life import (
     household_energy_kwh,
     pedestrian_rate,
     resident_place,
+    wander_gw,
 )
 from .places import node_reading, place_state
 from .town import Anomaly, HeatNode, Resident, Town
@@ -72,7 +73,9 @@ class SimSource:
         self.nodes = [(town.nodes.index(n), n) for n in mine["nodes"]]
         self.households = mine["households"]
         # Tags this gateway may hear: its residents, and visitors from other areas.
-        self.residents = [r for r in town.residents if r.gw == gw_id or r.visit_gw == gw_id]
+        self.residents = [r for r in town.residents if r.gw == gw_id or r.visit_gw == gw_id
+                          or wander_gw(town, r) == gw_id and any(
+                              a.kind == "wandering" and a.device == r.id for a in town.anomalies)]
         self.step = step_s
         self.repeats = repeats
         self._t: float | None = None

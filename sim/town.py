@@ -161,14 +161,18 @@ def town_for(sim: Any) -> Town:
     """The town a gateway configuration's [sim] section describes (every gateway alike)."""
     town = build_town(sim.town_seed, gateways=sim.gateways, nodes=sim.nodes,
                       residents=sim.residents, households=sim.households,
-                      town_file=getattr(sim, "town_file", None) or None)
+                      town_file=getattr(sim, "town_file", None) or None,
+                      sim_start=sim.sim_start or None)
     return replace(town, start=sim.sim_start or None)
 
 
 def build_town(seed: int = 1, gateways: int = 3, nodes: int = 30, residents: int = 20,
                households: int = 20, center: tuple[float, float] = DEFAULT_CENTER,
                size_m: float = 1200.0,
-               town_file: str | Path | list[str] | list[Path] | None = None) -> Town:
+               town_file: str | Path | list[str] | list[Path] | None = None,
+               sim_start: float | None = None) -> Town:
+    """The town of `seed`; `sim_start` (unix time the simulation starts) adds the incidents only a
+    start before dawn shows (sim/life.py)."""
     rng = np.random.default_rng(seed)
     half = size_m / 2
     origin = "generated"
@@ -239,7 +243,8 @@ def build_town(seed: int = 1, gateways: int = 3, nodes: int = 30, residents: int
                 tuple((_offset(center, *a), _offset(center, *b)) for a, b in segs),
                 tuple(blds), origin)
     return Town(seed, center, gws, town.nodes, town.households, town.residents,
-                schedule_anomalies(town, np.random.default_rng((seed, 7))), town.streets,
+                schedule_anomalies(town, np.random.default_rng((seed, 7)), sim_start),
+                town.streets,
                 town.buildings, origin)
 
 

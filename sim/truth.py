@@ -29,6 +29,8 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], float]] = {
     "hospital": (("tag_not_seen", "no_sign_of_life"), ("morning_rise_missing",), 6 * 3600.0),
     "holiday": ((), ("tag_not_seen", "no_sign_of_life", "morning_rise_missing"), 6 * 3600.0),
     "visitor": ((), ("continuous_use",), 3600.0),
+    "wandering": (("night_wandering",), ("tag_not_seen",), 1800.0),
+    "no_life": (("no_sign_of_life", "morning_rise_missing"), (), 3600.0),
 }
 
 

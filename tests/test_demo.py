@@ -38,10 +38,11 @@ def test_demo_runs_and_stops_clean(tmp_path: Path) -> None:
     assert states == {"gw-01": "offline", "gw-02": "offline", "gw-03": "offline"}
     assert children_of_demo(data) == []
     assert (data / "admin-password.txt").stat().st_mode & 0o777 == 0o600
-    # The ground truth for `machimori sim score`: the first SOS 15 simulated minutes in.
+    # The ground truth for `machimori sim score`: the first SOS 15 simulated minutes in
+    # (the demo starts before dawn, at 04:40).
     truth = [json.loads(x) for x in (data / "truth.jsonl").read_text().splitlines()]
     sos = [t for t in truth if t["kind"] == "sos"]
-    assert sos and min(t["start"] for t in sos) == 1785716100.0  # 2026-08-03 09:15 JST
+    assert sos and min(t["start"] for t in sos) == 1785700500.0  # 2026-08-03 04:55 JST
 
 
 def test_demo_stops_on_sigint(tmp_path: Path) -> None:

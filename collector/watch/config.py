@@ -60,12 +60,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--smtp-user", default=None, help="mail server user name")
     g.add_argument("--smtp-starttls", action="store_true", help="use STARTTLS")
     g.add_argument("--mail-from", default="machimori@localhost", help="sender of e-mail notices")
+    g.add_argument("--quiet-hours", default="22:00-07:00",
+                   help="local hours when only SOS and falls are sent, HH:MM-HH:MM (default "
+                        "22:00-07:00); 'none' sends everything at once (the demo, whose "
+                        "simulated clock is not the wall clock)")
     g.add_argument("--vapid-key-file", default=None,
                    help="VAPID private key (PEM) for web push (default: <db>.vapid.pem)")
 
 
+def quiet_hours(text: str) -> tuple[int, int]:
+    """'HH:MM-HH:MM' as (start, end) minutes of the day; 'none': no quiet hours (start = end)."""
+    if text.strip().lower() == "none":
+        return 0, 0
+    try:
+        a, b = (int(h) * 60 + int(m) for h, m in (x.strip().split(":") for x in text.split("-")))
+    except ValueError:
+        raise ValueError(f"--quiet-hours {text!r}: expected HH:MM-HH:MM or none") from None
+    if not (0 <= a < 1440 and 0 <= b < 1440):
+        raise ValueError(f"--quiet-hours {text!r}: hours are 00:00 to 23:59")
+    return a, b
+
+
 def from_args(args: argparse.Namespace) -> WatchConfig:
     host, port = None, 25
+    q_start, q_end = quiet_hours(getattr(args, "quiet_hours", "22:00-07:00"))
     if args.smtp:
         host, _, p = args.smtp.rpartition(":")
         if not host or not p.isdigit():
@@ -78,4 +96,5 @@ def from_args(args: argparse.Namespace) -> WatchConfig:
         smtp_host=host, smtp_port=port, smtp_user=args.smtp_user,
         smtp_password=os.environ.get("MACHIMORI_SMTP_PASSWORD"),
         smtp_starttls=args.smtp_starttls, mail_from=args.mail_from,
-        vapid_key_file=args.vapid_key_file)
+        vapid_key_file=args.vapid_key_file,
+        engine=Settings(quiet_start_min=q_start, quiet_end_min=q_end))
