@@ -125,6 +125,10 @@ class WatchSettings:
     hot_spot_excess_c: float = 8.0
     hot_spot_z: float = 2.0
     radiation_excess_c: float = 1.5
+    # People counting's screening (docs/people-counting.md).
+    people_rssi_floor_dbm: float = -80.0  # weaker sightings are not "near this place"
+    people_min_sightings: float = 2.0  # an address heard fewer times today is not counted
+    people_stationary_s: float = 3 * 3600.0  # present this long today: a stationary device
 
 
 @dataclass(frozen=True)
@@ -316,7 +320,10 @@ def _watch(w: dict[str, Any]) -> WatchSettings:
             raise ConfigError(f"watch.{key}", f"unknown setting; known: {', '.join(sorted(names))}")
     got = {n: _get(w, n, float, "watch") for n in names if n in w}
     for n, v in got.items():
-        if n != "tz_offset_s" and v < 0:
+        if n == "people_rssi_floor_dbm":
+            if not -127 <= v <= 0:
+                raise ConfigError(f"watch.{n}", "must be a received power in dBm, -127..0")
+        elif n != "tz_offset_s" and v < 0:
             raise ConfigError(f"watch.{n}", "must not be negative")
     return WatchSettings(**got)
 
