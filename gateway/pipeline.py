@@ -141,7 +141,7 @@ class Pipeline:
     def on_advert(self, adv: Advert) -> None:
         self.counters["adverts"] += 1
         enrolled = adv.address in self._heat_by_addr
-        fmt = device_format(adv)
+        fmt = None if enrolled else device_format(adv)
         if enrolled:
             self.people.exclude("enrolled", adv.address)  # our own nodes are not people
         elif fmt is None:
