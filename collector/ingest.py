@@ -20,8 +20,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from machimori import mqtt_link
-from machimori.contract import mqtt as contract
 from machimori.contract import counter, owntracks
+from machimori.contract import mqtt as contract
 
 from .store import IngestResult, Store
 
