@@ -154,3 +154,24 @@ def test_screening_state_round_trips_without_addresses() -> None:
     damaged = dict(doc, screen=dict(doc["screen"], n=doc["screen"]["n"][:-8]))
     with pytest.raises(ValueError, match="damaged"):
         PeopleCounter(b"k" * 32).restore(damaged)
+
+
+def test_day_table_matches_its_plain_reading() -> None:
+    from gateway.kernels import people as k
+
+    rng = np.random.default_rng(3)
+    hashes = rng.integers(1, 40, 500).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    t = np.sort(rng.uniform(0, 86400, 500))
+    keys, first, last = np.zeros(64, np.uint64), np.zeros(64), np.zeros(64)
+    n, slot = np.zeros(64, np.int64), np.empty(500, np.int64)
+    assert k.day_update(hashes, t, keys, first, last, n, slot) == 0
+    plain: dict[int, list[float]] = {}
+    for h, ts in zip(hashes.tolist(), t.tolist(), strict=True):
+        row = plain.setdefault(h | 1, [ts, ts, 0])
+        row[0], row[1], row[2] = min(row[0], ts), max(row[1], ts), row[2] + 1
+    got = {int(keys[j]): [first[j], last[j], int(n[j])] for j in np.flatnonzero(keys)}
+    assert got == plain
+    assert all(int(keys[s]) == int(h) | 1 for s, h in zip(slot, hashes, strict=True))
+    # A full table reports the sightings it could not place.
+    small = [np.zeros(4, np.uint64), np.zeros(4), np.zeros(4), np.zeros(4, np.int64)]
+    assert k.day_update(hashes[:50], t[:50], *small, np.empty(50, np.int64)) > 0
