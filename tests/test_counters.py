@@ -16,6 +16,8 @@ from machimori.procs import wait_for
 
 from .harness import Collector, Mosquitto
 
+TOPIC = "machimori/v1/counter/cam-1/count"
+
 T = 1_785_729_600.0  # 2026-08-03 13:00 JST
 GOOD = {"schema": "machimori/counter/1", "counter": "cam-1", "start": T, "end": T + 900,
         "in": 41, "out": 37, "site": "駅前通り", "lat": 36.147, "lon": 139.389}
@@ -94,3 +96,24 @@ def test_a_counter_through_mosquitto_becomes_a_site(tmp_path: Path,
         pub.loop_stop()
         pub.disconnect()
         col.stop()
+
+
+def test_counts_are_stored_once_and_a_changed_count_is_a_conflict(db_url: str) -> None:
+    """On SQLite and PostgreSQL: a redelivered count is a duplicate; another count for the
+    same period is a conflict (dead letter), never a silent overwrite."""
+    from collector.store import Store
+
+    st = Store(db_url)
+    try:
+        r = st.ingest([(TOPIC, raw()), (TOPIC, raw()), (TOPIC, raw(out=None))])
+        assert (r.stored, r.duplicates, r.dead) == (1, 1, 1)
+        r = st.ingest([(TOPIC, raw(**{"in": 99}))])
+        assert (r.stored, r.conflicts, r.dead) == (0, 1, 1)
+        row = st.db.execute('SELECT gw, device, kind, n, "values" FROM summaries').fetchall()
+        assert [(x[0], x[1], x[2], x[3]) for x in row] == [
+            ("counter-cam-1", "counter-cam-1", "people", 78)]
+        values = json.loads(row[0][4])
+        assert (values["unique_devices"]["last"], values["count_in"]["last"],
+                values["count_out"]["last"]) == (78, 41, 37)
+    finally:
+        st.close()
