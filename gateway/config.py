@@ -16,7 +16,9 @@ from machimori import mqtt_link
 from machimori.contract.mqtt import GW_ID_RE
 from machimori.contract.places import place_name_problem
 
-DEVICE_KINDS = ("heat", "tag", "meter")
+# `known`: a fixed device the installer knows is not a person (a shop's tablet, a printer):
+# people counting leaves it out; nothing else is done with it.
+DEVICE_KINDS = ("heat", "tag", "meter", "known")
 MAC_RE = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
 DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
@@ -175,8 +177,8 @@ def _device(d: dict[str, Any], i: int) -> Device:
         address = address.upper()
         if not MAC_RE.match(address):
             raise ConfigError(f"{p}.address", "must look like AA:BB:CC:DD:EE:FF")
-    if kind == "heat" and address is None:
-        raise ConfigError(f"{p}.address", "a heat node needs its BLE address")
+    if kind in ("heat", "known") and address is None:
+        raise ConfigError(f"{p}.address", f"a {kind} device needs its BLE address")
     lat = _get(d, "lat", float, p, None)
     lon = _get(d, "lon", float, p, None)
     if (lat is None) != (lon is None):

@@ -105,6 +105,7 @@ class Pipeline:
         self.tags = [d for d in cfg.devices if d.kind == "tag"]
         self.meters = [d for d in cfg.devices if d.kind == "meter"]
         self._heat_by_addr = {d.address: i for i, d in enumerate(self.heat)}
+        self._known = frozenset(d.address for d in cfg.devices if d.kind == "known")
         self._tag_index = {d.id: i for i, d in enumerate(self.tags)}
         self._meter_index = {d.id: i for i, d in enumerate(self.meters)}
         self.decoder = AdvertDecoder(
@@ -142,7 +143,7 @@ class Pipeline:
         self.counters["adverts"] += 1
         enrolled = adv.address in self._heat_by_addr
         fmt = None if enrolled else device_format(adv)
-        if enrolled:
+        if enrolled or adv.address in self._known:
             self.people.exclude("enrolled", adv.address)  # our own nodes are not people
         elif fmt is None:
             self.people.seen(adv.address, adv.ts, adv.rssi)  # maybe a phone: screened later

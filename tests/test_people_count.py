@@ -23,13 +23,15 @@ APPLE_NEARBY = {0x004C: b"\x10\x05\x01\x18\x2a\x4b\x3c"}  # what an iPhone sends
 IBEACON = {0x004C: b"\x02\x15" + bytes(range(16)) + b"\x00\x01\x00\x02\xc5"}
 EDDYSTONE_UID = {"0000feaa-0000-1000-8000-00805f9b34fb": b"\x00\xe7" + bytes(range(16))}
 N = 240
+TABLET = "D4:00:00:00:00:01"  # the shop's tablet, enrolled as a known device
 
 
 def cfg() -> GatewayConfig:
     heat = tuple(Device(id=f"heat-{i}", kind="heat", address=f"F0:00:00:00:00:{i:02X}",
                         lat=36.147, lon=139.389) for i in range(2))
     return GatewayConfig(id="gw-01", data_dir=Path("/nonexistent"), summary_interval_s=600.0,
-                         devices=(*heat, Device(id="tag-1", kind="tag", key=KEY, person="p-1")))
+                         devices=(*heat, Device(id="tag-1", kind="tag", key=KEY, person="p-1"),
+                                  Device(id="tablet", kind="known", address=TABLET)))
 
 
 def mac(rng: np.random.Generator, random_static: bool = True) -> str:
@@ -61,6 +63,7 @@ def scene(seed: int = 7) -> list[Advert]:
         out.append(Advert(beacon, t + 6, -60, manufacturer_data=IBEACON))
         out.append(Advert(eddy, t + 7, -66, service_data=EDDYSTONE_UID))
         out.append(Advert(stationary, t + 8, -58, manufacturer_data=APPLE_NEARBY))
+        out.append(Advert(TABLET, t + 9, -50, manufacturer_data=APPLE_NEARBY))
     out.append(Advert(mac(rng), DAY0 + 12 * 3600, -96, manufacturer_data=APPLE_NEARBY))  # far
     out.append(Advert(mac(rng), DAY0 + 13 * 3600, -65, manufacturer_data=APPLE_NEARBY))  # once
     for _ in range(N):  # passers-by between 07:00 and 21:00, heard 3-6 times over < a minute
@@ -106,9 +109,10 @@ def test_only_passers_by_are_counted_and_each_excluded_class_has_its_count() -> 
     # Other gateway's node, someone else's tag, iBeacon, Eddystone: every window, every address.
     per_window_format = [b["values"]["excluded_format"]["last"] for b in bodies]
     assert min(per_window_format) >= 4
-    # The enrolled heat nodes and the resident's tag (a new address at each advert).
+    # The enrolled heat nodes, the known tablet and the resident's tag (a new address at each
+    # advert).
     per_window_enrolled = [b["values"]["excluded_enrolled"]["last"] for b in bodies]
-    assert min(per_window_enrolled) == 2 + 2  # two nodes, two tag adverts per 10 minutes
+    assert min(per_window_enrolled) == 2 + 1 + 2  # two nodes, the tablet, two tag adverts
     assert c["decoded_tag"] == 288 and c["decoded_ibeacon"] == 288
 
 
@@ -175,3 +179,13 @@ def test_day_table_matches_its_plain_reading() -> None:
     # A full table reports the sightings it could not place.
     small = [np.zeros(4, np.uint64), np.zeros(4), np.zeros(4), np.zeros(4, np.int64)]
     assert k.day_update(hashes[:50], t[:50], *small, np.empty(50, np.int64)) > 0
+
+
+def test_a_known_device_needs_its_address() -> None:
+    from gateway.config import ConfigError, parse
+
+    base = {"gateway": {"id": "gw-01", "data_dir": "/tmp/x"}}
+    with pytest.raises(ConfigError, match=r"device\[0\].address: a known device needs"):
+        parse({**base, "device": [{"id": "tablet", "kind": "known"}]})
+    cfg = parse({**base, "device": [{"id": "tablet", "kind": "known", "address": TABLET.lower()}]})
+    assert [(d.kind, d.address) for d in cfg.devices] == [("known", TABLET)]
