@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 import orjson
 from flask import Blueprint, abort, current_app, jsonify, request
 
@@ -42,7 +43,24 @@ def sensors() -> Any:
         item["state"] = orjson.loads(r["state"]) if r["state"] else None
         item["age_s"], item["stale"] = freshness(r["latest_end"], newest, stale_after)
         out.append(item)
+    _modelled_shade(out, newest)
     return json_response({"sensors": out, "time": time.time(), "newest": newest or None})
+
+
+def _modelled_shade(items: list[dict[str, Any]], at: float) -> None:
+    """Where the town's streets and buildings are configured (docs/heat.md), each sensor's
+    modelled shade at the newest reading's time: 1 in a building's shadow (or at night), 0 in
+    the sun — the map's "modelled shade" layer, beside the measured sun/shade."""
+    from .coolspots.api import exposure
+
+    exp = exposure()
+    placed = [i for i in items if i["lat"] is not None and i["lon"] is not None]
+    if exp is None or not placed or not at:
+        return
+    lit = exp.point_sunlit(np.array([i["lat"] for i in placed]),
+                           np.array([i["lon"] for i in placed]), at)
+    for item, sunlit in zip(placed, lit, strict=True):
+        item["modelled_shade"] = 0.0 if sunlit else 1.0
 
 
 def time_arg(name: str) -> float | None:

@@ -30,6 +30,7 @@ BLUEPRINT_MODULES = [
     "collector.coolspots.pages",
     "collector.resources.pages",
     "collector.resources.api",
+    "collector.api_actuators",
 ]
 
 

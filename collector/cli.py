@@ -14,6 +14,7 @@ COLLECTOR_COMMAND_MODULES = [
     "collector.coolspots.cli",
     "collector.watch.commands",
     "collector.resources.cli",
+    "collector.actuator_cli",
 ]
 
 

@@ -42,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "per phone: collector phone link --max-silence)")
     r.add_argument("--no-web", action="store_true", help="ingest only")
     r.add_argument("--no-ingest", action="store_true", help="web only")
+    r.add_argument("--no-actuators", action="store_true",
+                   help="do not run the cool-spot actuator controller (docs/actuators.md)")
     from machimori import logs
 
     logs.add_arguments(r)
@@ -133,6 +135,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         except (ValueError, WatchKeyError) as exc:
             log.error("%s", exc)
             return 2
+    actuators = None
+    if not args.no_ingest and not args.no_actuators:
+        from .actuator_worker import ActuatorWorker
+
+        actuators = ActuatorWorker(args.db, args.mqtt, client_id=args.client_id + "-act",
+                                   username=args.mqtt_username,
+                                   password=os.environ.get("MACHIMORI_MQTT_PASSWORD")).start()
     server = None
     if not args.no_web:
         from waitress.server import create_server
@@ -158,6 +167,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         worker.stop()
     if watch is not None:
         watch.stop()
+    if actuators is not None:
+        actuators.stop()
     if sink is not None:
         sink.stop()
     if server is not None:

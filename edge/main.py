@@ -20,6 +20,8 @@ def start():
         import heat_main as m
     elif role == "tag":
         import tag_main as m
+    elif role == "actuator":
+        import actuator_main as m
     else:
         import meter_main as m
     return m.main(cfg)

@@ -7,4 +7,6 @@ ROLES = {
     "tag": ["tag_main.py", "tag_node.py", "eid.py", "lis3dh.py", "fall.py"],
     "meter": ["meter_main.py", "meter_bridge.py", "pulse_counter.py", "pulse_line.py",
               "persist.py"],
+    "actuator": ["actuator_main.py", "actuator_node.py", "actuator_line.py", "pulse_line.py",
+                 "sht4x.py"],
 }

@@ -18,7 +18,7 @@ from machimori.contract.places import place_name_problem
 
 # `known`: a fixed device the installer knows is not a person (a shop's tablet, a printer):
 # people counting leaves it out; nothing else is done with it.
-DEVICE_KINDS = ("heat", "tag", "meter", "known")
+DEVICE_KINDS = ("heat", "tag", "meter", "actuator", "known")
 MAC_RE = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
 DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
@@ -88,7 +88,7 @@ class Device:
     key: bytes | None = None  # tag identity key / BTHome bindkey
     household: str | None = None
     person: str | None = None
-    port: str | None = None  # serial port of a meter bridge
+    port: str | None = None  # serial port of a meter bridge or an actuator
     pulses_per_kwh: float = 1000.0
 
 
@@ -194,6 +194,8 @@ def _device(d: dict[str, Any], i: int) -> Device:
             raise ConfigError(f"{p}.key", "must be 32 hex digits (a 16-byte key)") from None
         if len(key) != 16:
             raise ConfigError(f"{p}.key", "must be 32 hex digits (a 16-byte key)")
+    if kind == "actuator" and _get(d, "port", str, p, None) is None:
+        raise ConfigError(f"{p}.port", "an actuator needs the serial port it is wired to")
     if kind == "tag" and key is None:
         raise ConfigError(f"{p}.key", "a tag needs its 16-byte identity key (32 hex digits)")
     ppk = _get(d, "pulses_per_kwh", float, p, 1000.0)

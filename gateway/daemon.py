@@ -98,6 +98,11 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
     anomaly_path = cfg.data_dir / "anomaly_state.npz"  # the general detector's learnt series
     pipeline.anomaly.load(anomaly_path)
     routeb = RouteBReader(cfg).start() if cfg.routeb.port else None
+    actuators = None
+    if any(d.kind == "actuator" for d in cfg.devices):
+        from .actuators import Actuators
+
+        actuators = Actuators(cfg).start()
     publisher = Publisher(cfg, outbox, status_extra=lambda: {"devices": len(cfg.devices)})
     source, clock = _open_source(cfg)
     steps = StepDetector(cfg.sim.speed if cfg.source == "sim" else 1.0)
@@ -120,6 +125,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                 pipeline.clock_step(step)
                 if sim_end is not None:
                     sim_end += step
+            if actuators is not None:  # commands keep flowing after a sim run has finished
+                actuators.poll()
             if not finished:
                 if sim_end is None and cfg.sim.sim_minutes is not None and cfg.source == "sim":
                     sim_end = now + cfg.sim.sim_minutes * 60
@@ -156,7 +163,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
                     **outbox.status(time.time()), "last_seq": outbox.last_seq(),
                     "sent": publisher.sent, "acked": publisher.acked_total,
                     "in_flight": publisher.in_flight(), "connects": publisher.connects,
-                    "counters": _counters(pipeline, source, bridges, routeb),
+                    "counters": _counters(pipeline, source, bridges, routeb, actuators),
+                    "actuators": actuators.stats() if actuators is not None else None,
                     "last_seen": pipeline.last_seen,
                     "kernel_timings": {
                         "windows": pipeline.timings["windows"],
@@ -175,6 +183,8 @@ def run(cfg: Any, stop: threading.Event, exit_when_drained: bool = False) -> int
         if routeb is not None:
             routeb.stop()
         bridges.close()
+        if actuators is not None:
+            actuators.close()
         if hasattr(source, "stop"):
             source.stop()
         publisher.stop(drain_timeout=2.0 if exit_when_drained else 0.0)

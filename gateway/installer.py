@@ -12,6 +12,8 @@ from typing import Any
 
 from machimori.files import write_private
 
+from .config import DEVICE_KINDS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("enroll", help="bind a device to a place in the configuration",
@@ -19,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--config", required=True, help="gateway TOML file (created if missing)")
     e.add_argument("--gateway-id", help="gateway id when the file is created, e.g. gw-01")
     e.add_argument("--id", required=True, help="device id, e.g. heat-001")
-    e.add_argument("--kind", required=True, choices=("heat", "tag", "meter"))
+    e.add_argument("--kind", required=True, choices=DEVICE_KINDS)
     e.add_argument("--address", help="BLE address of a heat node (AA:BB:CC:DD:EE:FF)")
     e.add_argument("--lat", type=float, help="latitude, decimal degrees")
     e.add_argument("--lon", type=float, help="longitude, decimal degrees")
@@ -29,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--household", help="household id (meters, tags)")
     e.add_argument("--person", help="person id (tags)")
     e.add_argument("--key", help="tag identity key or BTHome bindkey, 32 hex digits")
-    e.add_argument("--port", help="serial port of a meter bridge")
+    e.add_argument("--port", help="serial port of a meter bridge or an actuator")
     e.add_argument("--name", default="", help="a name people know the place by")
     e.set_defaults(func=_cmd_enroll)
 

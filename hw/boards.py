@@ -39,6 +39,8 @@ BOARDS: dict[str, Board] = {
                 "heat": {"sda": 6, "scl": 7, "onewire": 10, "battery_adc": 3, "sensor_power": 1},
                 "tag": {"sda": 6, "scl": 7, "button": 4, "accel_int": 5, "battery_adc": 3},
                 "meter": {"pulse": 4, "uart_tx": 7, "uart_rx": 6},
+                "actuator": {"relay": 10, "override": 4, "sda": 0, "scl": 1, "uart_tx": 7,
+                             "uart_rx": 6},
             },
             deep_sleep_ua=5.0,
             active_ma=25.0,
@@ -56,6 +58,8 @@ BOARDS: dict[str, Board] = {
                 "heat": {"sda": 8, "scl": 9, "onewire": 5, "battery_adc": 1, "sensor_power": 6},
                 "tag": {"sda": 8, "scl": 9, "button": 10, "accel_int": 11, "battery_adc": 1},
                 "meter": {"pulse": 12, "uart_tx": 17, "uart_rx": 18},
+                "actuator": {"relay": 13, "override": 12, "sda": 8, "scl": 9, "uart_tx": 17,
+                             "uart_rx": 18},
             },
             deep_sleep_ua=8.0,
             active_ma=35.0,
@@ -63,4 +67,4 @@ BOARDS: dict[str, Board] = {
         ),
     )
 }
-ROLES = ("heat", "tag", "meter")
+ROLES = ("heat", "tag", "meter", "actuator")

@@ -60,6 +60,17 @@ BOM: dict[str, tuple[Item, ...]] = {
         Item("USB cable to the gateway (power) + 3-wire UART lead", 1, 400),
         Item("Small enclosure", 1, 500),
     ),
+    "actuator": (
+        _board("esp32c3-devkitm-1"),
+        _sensor("SHT4x", "at the spray head's height, in a small radiation shield"),
+        Item("Relay module 1 ch, 5 V coil, opto-isolated, 10 A contacts", 1, 400,
+             "or an SSR for an AC fan; the pump or fan is switched by it"),
+        Item("Manual override switch (latching, IP65) to GND", 1, 500,
+             "a person on site stops the mist: the device obeys it first"),
+        Item("5 V 2 A supply (mains, inside the enclosure)", 1, 1200),
+        Item("3-wire UART lead to the gateway (shielded)", 1, 400),
+        Item("IP65 enclosure, cable glands", 1, 1500),
+    ),
 }
 
 

@@ -9,6 +9,7 @@ SIM_COMMAND_MODULES = [
     "sim.commands",
     "sim.routeb",
     "sim.meter_bridge",
+    "sim.actuator",
 ]
 
 

@@ -100,3 +100,32 @@ def test_a_collector_cannot_publish_and_a_wrong_password_is_refused(broker: int)
     bad, r = client(broker, "gw-01", "not-the-password")
     bad.loop_stop()
     assert r[0].is_failure and "not authorized" in str(r[0]).lower()
+
+
+def test_commands_go_from_the_collector_to_their_own_gateway_only(broker: int) -> None:
+    """The collector may write commands; a gateway reads its own and never another's."""
+    got: dict[str, list[str]] = {"gw-01": [], "gw-02": []}
+    subs = []
+    for gw in got:
+        c, _ = client(broker, gw, USERS[gw], f"{gw}-cmd")
+        done = threading.Event()
+        c.on_subscribe = lambda *a, d=done: d.set()
+        c.on_message = lambda cl, ud, msg, g=gw: got[g].append(msg.topic)
+        c.subscribe("machimori/v1/gw/+/cmd/#", qos=1)  # asks for every gateway's commands
+        wait_for(done.is_set, 10, "SUBACK")
+        subs.append(c)
+    coll, _ = client(broker, "collector", USERS["collector"], "collector-cmd")
+    try:
+        for gw in ("gw-02", "gw-01"):
+            coll.publish(contract.command_topic(gw, "mist-1"), b"{}", qos=1).wait_for_publish(5)
+        wait_for(lambda: got["gw-01"] and got["gw-02"], 10, "both commands")
+        # Each gateway got its own command and, after it, nothing of the other's.
+        coll.publish(contract.command_topic("gw-01", "marker"), b"{}", qos=1).wait_for_publish(5)
+        wait_for(lambda: len(got["gw-01"]) == 2, 10, "the marker")
+        assert got == {"gw-01": [contract.command_topic("gw-01", "mist-1"),
+                                 contract.command_topic("gw-01", "marker")],
+                       "gw-02": [contract.command_topic("gw-02", "mist-1")]}
+    finally:
+        for c in (coll, *subs):
+            c.disconnect()
+            c.loop_stop()

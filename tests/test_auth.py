@@ -23,7 +23,7 @@ PASSWORD = "correct horse battery"
 PUBLIC = {"/", "/heat", "/login", "/api/v1/health", "/api/v1/sensors", "/api/v1/heat/trend",
           "/api/v1/basemap", "/api/v1/openapi.json", "/static/<path:filename>",
           "/api/v1/ngsi-ld/entities", "/api/v1/people/trend",
-          "/stamps", "/stamp/<token>",
+          "/stamps", "/stamp/<token>", "/api/v1/actuators",
           "/watch/manifest.webmanifest", "/watch/sw.js", "/watch/app.js", "/watch/icon.svg",
           "/residents", "/residents/manifest.webmanifest", "/residents-sw.js", "/heat/levels.css",
           "/api/v1/heat/levels", "/api/v1/heat/at", "/api/v1/heat/times",
@@ -65,6 +65,7 @@ MATRIX = {
     "/resources/posts/new": set(PEOPLE_ROLES),
     "/resources/mine": set(PEOPLE_ROLES),
     "/resources/admin": {"admin", "planner"},
+    "/api/v1/actuators/commands": {"admin", "planner"},
 }
 POST_ONLY = {"/logout", "/api/v1/owntracks", "/stamps/code", "/watch/sms",
              "/api/v1/watch/alerts/<int:alert_id>/<action>", "/api/v1/watch/silences",
@@ -72,7 +73,7 @@ POST_ONLY = {"/logout", "/api/v1/owntracks", "/stamps/code", "/watch/sms",
              "/admin/coolspots/tasks/<int:task_id>/done",
              "/resources/matches/<int:mid>/answer", "/resources/admin/review",
              "/resources/admin/project", "/resources/admin/resource",
-             "/resources/<int:rid>/photos"}
+             "/resources/<int:rid>/photos", "/api/v1/actuators/<aid>/command"}
 DEVICE_TOKEN = "mm_device-token-for-the-matrix"  # a phone's token (role device): API only
 # Reached without signing in, the signed link being the authority (tests/test_watch_notify.py).
 SIGNED = {"/watch/a/<token>"}

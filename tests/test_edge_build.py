@@ -90,7 +90,8 @@ def test_a_roles_bundle_has_every_module_it_imports(role: str) -> None:
 
 
 SETTINGS = {"heat": {"bindkey": "231d39c1d7cc1ab1aee224cd096db932", "globe": True},
-            "tag": {"key": "00112233445566778899aabbccddeeff"}, "meter": {}}
+            "tag": {"key": "00112233445566778899aabbccddeeff"}, "meter": {},
+            "actuator": {"rh_max": 75, "on_from_h": 10}}
 
 
 @pytest.mark.parametrize("board", sorted(BOARDS))

@@ -99,6 +99,10 @@ def test_modelled_shade_layer_and_comparison_with_the_sensors(town) -> None:
     assert got == {"heat-001": ("shade", "shade", True), "heat-002": ("sun", "sun", True),
                    "heat-003": ("sun", "shade", False)}
     assert cmp_["compared"] == 3 and cmp_["agreement"] == pytest.approx(0.667, abs=0.001)
+    # The same model feeds the planners' map layer: each sensor's modelled shade now.
+    sensors = town.get("/api/v1/sensors").get_json()["sensors"]
+    assert {x["id"]: x["modelled_shade"] for x in sensors} == {
+        "heat-001": 1.0, "heat-002": 0.0, "heat-003": 1.0}
 
 
 def test_coolspots_and_alerts_match_the_openapi_document(town) -> None:

@@ -197,9 +197,13 @@ def test_heat_map_layers_and_time_slider(offline_web) -> None:
         for dev in ("heat-001", "heat-002", "heat-004"):
             want = sun[newest[dev]["state"]["sun"]]
             assert page.get_attribute(f"path.sensor[data-id='{dev}']", "fill") == want
-        # No shade model has been fed yet: its layer is offered but disabled, and says why.
-        assert page.is_disabled("button[data-layer=modelled_shade]")
-        assert page.is_visible("#no-model")
+        # The town's streets and buildings feed the shade model: its layer colours every
+        # placed sensor in the sun or in the shade the model computes for now.
+        assert page.is_enabled("button[data-layer=modelled_shade]")
+        page.click("button[data-layer=modelled_shade]")
+        fills = {page.get_attribute(f"path.sensor[data-id='{d}']", "fill")
+                 for d in ("heat-001", "heat-002", "heat-004")}
+        assert fills <= set(sun.values())
         page.click("button[data-layer=wbgt]")
         # Back to the first window of the six hours: the silent sensor was still reporting.
         page.focus("#time-slider")

@@ -298,7 +298,7 @@ def test_a_silent_phone_raises_one_watch_alert_for_its_person() -> None:
     from .test_watch_engine import NOON, directory
 
     eng = Engine([], [], directory())
-    T = NOON  # noqa: N806 — daytime: quiet hours would hold an urgent alert at night
+    T = NOON  # daytime: quiet hours would hold an urgent alert at night
     first = None
     for n in range(3):
         a = eng.event(EventIn(f"phone:hanako:phone:phone_silent:{n}", "phone_silent",

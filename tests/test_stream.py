@@ -53,8 +53,10 @@ def test_v2_ids_carry_the_epoch_and_v1_is_still_accepted() -> None:
     assert got["epoch"] == EPOCH and info.message == "summary"
     _, old = c.decode_message(*msg(body(42, epoch=None)))
     assert old["id"] == "gw-01:42"
-    assert c.SCHEMA_IDS == {"summary": "machimori/summary/2", "event": "machimori/event/2",
-                            "status": "machimori/status/2"}
+    assert {m: c.SCHEMA_IDS[m] for m in ("summary", "event", "status")} == {
+        "summary": "machimori/summary/2", "event": "machimori/event/2",
+        "status": "machimori/status/2"}
+    assert c.SCHEMA_IDS["command"] == "machimori/command/1"  # actuator messages: one version
 
 
 @pytest.mark.parametrize("change, why", [

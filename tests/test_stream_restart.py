@@ -48,6 +48,11 @@ def test_wiped_data_dir_restart_stores_everything_after_it(tmp_path: Path,
                  "the first run's messages to be stored")
         (old_epoch,) = stored_by_epoch(col, gw_id)
         shutil.rmtree(g.data_dir)  # the SD card is replaced; the configuration is kept
+        # The same town replayed from its start (the sim's clock is anchored to the wall clock
+        # when the configuration is written), so the second run has its own SOS too.
+        write_town(tmp_path / "town", mosquitto.url, seed=7, speed=120, sim_start=sim_epoch(),
+                   wall_anchor=time.time(), sim_minutes=20, **SMALL)
+        shutil.rmtree(g.data_dir, ignore_errors=True)
         g.start()
         assert g.wait_exit(120) == 0
         produced = g.produced()

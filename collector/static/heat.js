@@ -16,6 +16,7 @@
   // ---- the map and its base (static/basemap.js)
   const base = window.MachimoriBase.create("map", CFG.tile_url, "offline-note");
   const map = base.map, streets = base.streets, loadStreets = base.loadStreets;
+  window.machimoriMap = map;  // for overlays loaded after this script (actuators.js)
 
   // ---- colours
   function ramp(v, lo, hi) {
@@ -153,7 +154,8 @@
     if (!fitted) {
       const b = L.latLngBounds(sensors.filter(s => s.lat != null).map(s => [s.lat, s.lon]));
       if (streets.getLayers().length) b.extend(streets.getBounds());
-      if (b.isValid()) { map.fitBounds(b, { padding: [20, 20] }); fitted = true; }
+      // maxZoom: one sensor (or several at one spot) would otherwise ask for zoom Infinity.
+      if (b.isValid()) { map.fitBounds(b, { padding: [20, 20], maxZoom: 18 }); fitted = true; }
     }
     if (selected) showDetail(sensors.find(x => x.id === selected));
   }

@@ -7,7 +7,7 @@ installer's laptop before flashing, and again with the same words on the serial 
 import json
 
 PATH = "/config.json"
-ROLES = ("heat", "tag", "meter")
+ROLES = ("heat", "tag", "meter", "actuator")
 
 
 class ConfigError(ValueError):
@@ -104,6 +104,26 @@ _FIELDS = {
         "uart_rx": (..., _PIN),
         "baud": (9600, _one_of(9600, 19200, 38400, 57600, 115200)),
     },
+    "actuator": {
+        "relay": (..., _PIN),
+        "relay_active": ("high", _one_of("high", "low")),
+        "override": (..., _PIN),
+        "override_active": ("low", _one_of("low", "high")),
+        "sda": (..., _PIN),
+        "scl": (..., _PIN),
+        "sht4x_address": (0x44, _int(0x44, 0x46)),
+        "uart_id": (1, _int(1, 2)),
+        "uart_tx": (..., _PIN),
+        "uart_rx": (..., _PIN),
+        "baud": (9600, _one_of(9600, 19200, 38400, 57600, 115200)),
+        "rh_max": (80, _int(30, 100)),
+        "wind_max_dms": (50, _int(0, 1000)),
+        "max_on_s": (900, _int(10, 86400)),
+        "min_off_s": (300, _int(0, 86400)),
+        "on_from_h": (9, _int(0, 23)),
+        "on_until_h": (19, _int(0, 24)),
+        "state_s": (30, _int(1, 3600)),
+    },
 }
 
 
@@ -134,6 +154,8 @@ def validate(raw):
         raise ConfigError("config: field 'globe' needs 'surface' (temperatures go air, surface, globe)")
     if role == "heat" and out["globe"] and out["onewire"] is None:
         raise ConfigError("config: field 'onewire' is required when 'globe' is true")
+    if role == "actuator" and out["relay"] == out["override"]:
+        raise ConfigError("config: field 'override' must be another pin than 'relay'")
     return out
 
 

@@ -107,7 +107,8 @@ def flash_commands(bundle: Path, port: str | None) -> list[str]:
     cmd += ["exec", _CLEAN_LIB]
     for rel in meta["files"]:
         cmd += ["+", "fs", "cp", str(bundle / rel), ":" + rel]
-    if meta["role"] == "tag":
-        cmd += ["+", "rtc", "--set"]  # the EID counter needs Unix time
+    if meta["role"] in ("tag", "actuator"):
+        # the EID counter needs Unix time; the actuator's schedule needs the local hour
+        cmd += ["+", "rtc", "--set"]
     cmd += ["+", "reset"]
     return cmd

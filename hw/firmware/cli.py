@@ -8,9 +8,11 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from hw.boards import ROLES
+
     edge = sub.add_parser("edge", help="edge devices: build and flash firmware bundles",
                           description="Build and flash the MicroPython firmware (heat node, "
-                          "wearable tag, meter bridge). See docs/installer-firmware.md.")
+                          "wearable tag, meter bridge, actuator). See docs/installer-firmware.md.")
     e_sub = edge.add_subparsers(dest="edge_command", metavar="EDGE_COMMAND")
     e_sub.required = True
 
@@ -18,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                          description="Compile the role's modules with mpy-cross and write the "
                          "validated device configuration (board pins + your settings).")
     b.add_argument("--board", required=True, help="board name (see `machimori edge boards`)")
-    b.add_argument("--role", required=True, choices=["heat", "tag", "meter"])
+    b.add_argument("--role", required=True, choices=list(ROLES))
     b.add_argument("--config", type=Path, help="JSON file with this device's settings "
                    "(e.g. bindkey, key, interval_s); pins come from the board")
     b.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",

@@ -5,6 +5,9 @@ Topics:
     machimori/v1/gw/<gw>/summary/<kind>    QoS 1, one per device and window
     machimori/v1/gw/<gw>/event/<kind>      QoS 1
     machimori/v1/gw/<gw>/selftest          QoS 1, `gw selftest` only; the collector ignores it
+    machimori/v1/gw/<gw>/cmd/<device>      QoS 1, collector -> gateway (docs/actuators.md)
+    machimori/v1/gw/<gw>/ack               QoS 1, gateway -> collector, one per command
+    machimori/v1/gw/<gw>/actuator/<device> retained, QoS 1: the actuator's own state line
 
 Payload schemas are versioned (`"schema": "machimori/summary/2"`): the gateway sends the newest
 (SCHEMA_IDS), the collector accepts every version in SCHEMAS.
@@ -35,10 +38,20 @@ SCHEMAS = {
     "summary": {1: "summary-1.json", 2: "summary-2.json"},
     "event": {1: "event-1.json", 2: "event-2.json"},
     "status": {1: "status-1.json", 2: "status-2.json"},
+    "command": {1: "command-1.json"},
+    "ack": {1: "ack-1.json"},
+    "actuator_state": {1: "actuator-state-1.json"},
 }
-VERSION = 2  # what gateways send
-SCHEMA_IDS = {m: f"machimori/{m}/{VERSION}" for m in SCHEMAS}
-_VERSIONS = {m: {f"machimori/{m}/{v}": v for v in vs} for m, vs in SCHEMAS.items()}
+VERSION = 2  # what gateways send of summaries, events and status
+_NAMES = {"actuator_state": "actuator-state"}  # the schema id's spelling, where it differs
+
+
+def _sid(message: str, version: int) -> str:
+    return f"machimori/{_NAMES.get(message, message)}/{version}"
+
+
+SCHEMA_IDS = {m: _sid(m, max(vs)) for m, vs in SCHEMAS.items()}  # the newest of each
+_VERSIONS = {m: {_sid(m, v): v for v in vs} for m, vs in SCHEMAS.items()}
 # Event kinds a full outbox never evicts: a person asked for help, or fell.
 NEVER_EVICTED = frozenset({"sos", "fall"})
 
@@ -57,6 +70,18 @@ def summary_topic(gw: str, kind: str) -> str:
 
 def event_topic(gw: str, kind: str) -> str:
     return f"{PREFIX}/{gw}/event/{kind}"
+
+
+def command_topic(gw: str, device: str) -> str:
+    return f"{PREFIX}/{gw}/cmd/{device}"
+
+
+def ack_topic(gw: str) -> str:
+    return f"{PREFIX}/{gw}/ack"
+
+
+def actuator_state_topic(gw: str, device: str) -> str:
+    return f"{PREFIX}/{gw}/actuator/{device}"
 
 
 def subscription(shared_group: str | None = None) -> str:
@@ -93,8 +118,8 @@ def message_body(message: str, gw: str, epoch: str, seq: int, body: dict[str, An
 @dataclass(frozen=True)
 class TopicInfo:
     gw: str
-    message: str  # "status" | "summary" | "event"
-    kind: str | None
+    message: str  # "status" | "summary" | "event" | "command" | "ack" | "actuator_state"
+    kind: str | None  # the summary/event kind; for a command, the device
 
 
 def parse_topic(topic: str) -> TopicInfo:
@@ -108,6 +133,12 @@ def parse_topic(topic: str) -> TopicInfo:
         return TopicInfo(gw, message, None)
     if message in ("summary", "event") and len(parts) == 6 and parts[5]:
         return TopicInfo(gw, message, parts[5])
+    if message == "ack" and len(parts) == 5:
+        return TopicInfo(gw, "ack", None)
+    if message == "cmd" and len(parts) == 6 and parts[5]:
+        return TopicInfo(gw, "command", parts[5])
+    if message == "actuator" and len(parts) == 6 and parts[5]:
+        return TopicInfo(gw, "actuator_state", parts[5])
     raise ContractError(f"topic {topic!r}: expected status, summary/<kind> or event/<kind>")
 
 
@@ -118,8 +149,8 @@ def _validator(message: str, version: int) -> Any:
     return jsonschema_rs.Draft7Validator(schema_document(message, version))
 
 
-def schema_document(message: str, version: int = VERSION) -> dict[str, Any]:
-    name = SCHEMAS[message][version]
+def schema_document(message: str, version: int | None = None) -> dict[str, Any]:
+    name = SCHEMAS[message][max(SCHEMAS[message]) if version is None else version]
     text = resources.files("machimori.contract").joinpath("schemas", name).read_text()
     return json.loads(text)
 
@@ -127,12 +158,12 @@ def schema_document(message: str, version: int = VERSION) -> dict[str, Any]:
 def _version(message: str, payload: Any) -> int:
     """The schema version a payload names ("machimori/<message>/<n>")."""
     if not isinstance(payload, dict):
-        return VERSION  # let the schema say what is wrong with it
+        return max(SCHEMAS[message])  # let the schema say what is wrong with it
     sid = payload.get("schema")
     version = _VERSIONS[message].get(sid) if isinstance(sid, str) else None
     if version is not None:
         return version
-    known = ", ".join(f"machimori/{message}/{v}" for v in SCHEMAS[message])
+    known = ", ".join(_sid(message, v) for v in SCHEMAS[message])
     raise ContractError(f"{message}: schema: {sid!r} is not one of {known}")
 
 
@@ -165,7 +196,10 @@ def decode_message(topic: str, raw: bytes) -> tuple[TopicInfo, dict[str, Any]]:
     validate(info.message, payload)
     if payload["gw"] != info.gw:
         raise ContractError(f"payload gw {payload['gw']!r} does not match topic gw {info.gw!r}")
-    if info.kind is not None and payload["kind"] != info.kind:
+    if info.message in ("command", "actuator_state"):
+        if payload["device"] != info.kind:
+            raise ContractError(f"command device {payload['device']!r} does not match the topic")
+    elif info.kind is not None and payload["kind"] != info.kind:
         raise ContractError(f"payload kind {payload['kind']!r} does not match topic {info.kind!r}")
     return info, payload
 

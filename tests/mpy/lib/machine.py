@@ -15,6 +15,7 @@ adc_uv = {}
 levels = {}
 pins = {}
 uart_out = {}
+uart_in = {}  # id -> bytearray the outside world sent to the device (read by UART.read)
 rtc_memory = bytearray()
 reset = {"cause": PWRON_RESET, "wake": 0}
 
@@ -111,3 +112,12 @@ class UART:
     def write(self, data):
         uart_out[self.id].extend(data)
         return len(data)
+
+    def read(self, n=-1):
+        buf = uart_in.get(self.id)
+        if not buf:
+            return None
+        n = len(buf) if n < 0 else n
+        out = bytes(buf[:n])
+        uart_in[self.id] = buf[n:]
+        return out
