@@ -2,6 +2,7 @@
 outbox (gateway.pipeline.Pipeline + emit into gateway.outbox.Outbox on disk).
 
     NUMBA_CACHE_DIR=.venv/numba-cache taskset -c 0 .venv/bin/python bench/gateway_pipeline.py
+    ... --phones 0.3   (30 % of the adverts from 5,000 phones: people counting's screening)
 
 Adverts are built beforehand (the bleak adapter's work is not timed): 100 heat nodes, each
 advertising the heat-node layout with a new packet id per advert, over simulated minutes so
@@ -32,7 +33,11 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=100)
     ap.add_argument("--per-second", type=float, default=500.0,
                     help="simulated advert rate (sets how many windows close)")
+    ap.add_argument("--phones", type=float, default=0.0,
+                    help="share of adverts from phones (random addresses, Apple 'nearby' "
+                         "data) that go through people counting's screening")
     a = ap.parse_args()
+    phones = [f"C{i % 4:01X}:{(i >> 8) & 0xFF:02X}:{i & 0xFF:02X}:5A:00:01" for i in range(5000)]
     addrs = [f"F0:00:00:00:{i // 256:02X}:{i % 256:02X}" for i in range(a.nodes)]
     tmp = Path(tempfile.mkdtemp())
     cfg = parse({"gateway": {"id": "gw-bench", "data_dir": str(tmp), "source": "sim",
@@ -43,6 +48,10 @@ def main() -> None:
     t0 = 1_780_000_000.0
     adverts = []
     for k in range(a.adverts):
+        if a.phones and rnd.random() < a.phones:
+            adverts.append(Advert(rnd.choice(phones), t0 + k / a.per_second,
+                                  rnd.randint(-95, -55), {}, {0x004C: b"\x10\x05\x01\x18"}))
+            continue
         node = k % a.nodes
         objs = bthome.heat_node_objects((k // a.nodes) & 0xFF, 90, rnd.uniform(25, 35),
                                         rnd.uniform(40, 80), rnd.uniform(0, 80000),

@@ -20,8 +20,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from machimori import mqtt_link
+from machimori.contract import counter, owntracks
 from machimori.contract import mqtt as contract
-from machimori.contract import owntracks
 
 from .store import IngestResult, Store
 
@@ -88,7 +88,8 @@ class IngestWorker:
             return
         self.stats.connected = True
         client.subscribe([(contract.subscription(self._shared_group), contract.QOS)]
-                         + [(t, contract.QOS) for t in owntracks.subscriptions(self._shared_group)])
+                         + [(t, contract.QOS) for t in owntracks.subscriptions(self._shared_group)]
+                         + [(counter.subscription(self._shared_group), contract.QOS)])
         log.info("ingest connected (session present: %s)", flags.session_present)
 
     def _on_disconnect(self, client, userdata, flags, reason, props) -> None:

@@ -18,10 +18,11 @@ from typing import Any
 
 import orjson
 
-from machimori.contract import owntracks
+from machimori.contract import counter, owntracks
 from machimori.contract.mqtt import ContractError, decode_message
 from machimori.contract.sensitivity import may_leave
 
+from .counters import as_summary
 from .db import Database
 from .phones import record as record_phone
 
@@ -144,6 +145,15 @@ class Store:
                     continue
                 if rep is not None:
                     phones.append((user, device, rep))
+                continue
+            if topic.startswith(counter.PREFIX + "/"):
+                try:
+                    p = as_summary(counter.parse(topic, raw))
+                except counter.CounterError as exc:
+                    dead.append((topic, bytes(raw), str(exc), now))
+                    continue
+                raws[id(p)] = (topic, bytes(raw), digest(raw))
+                good.append(("summary", p))
                 continue
             try:
                 info, p = decode_message(topic, raw)

@@ -16,7 +16,9 @@ from machimori import mqtt_link
 from machimori.contract.mqtt import GW_ID_RE
 from machimori.contract.places import place_name_problem
 
-DEVICE_KINDS = ("heat", "tag", "meter", "actuator")
+# `known`: a fixed device the installer knows is not a person (a shop's tablet, a printer):
+# people counting leaves it out; nothing else is done with it.
+DEVICE_KINDS = ("heat", "tag", "meter", "actuator", "known")
 MAC_RE = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
 DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
@@ -125,6 +127,10 @@ class WatchSettings:
     hot_spot_excess_c: float = 8.0
     hot_spot_z: float = 2.0
     radiation_excess_c: float = 1.5
+    # People counting's screening (docs/people-counting.md).
+    people_rssi_floor_dbm: float = -80.0  # weaker sightings are not "near this place"
+    people_min_sightings: float = 2.0  # an address heard fewer times today is not counted
+    people_stationary_s: float = 3 * 3600.0  # present this long today: a stationary device
 
 
 @dataclass(frozen=True)
@@ -171,8 +177,8 @@ def _device(d: dict[str, Any], i: int) -> Device:
         address = address.upper()
         if not MAC_RE.match(address):
             raise ConfigError(f"{p}.address", "must look like AA:BB:CC:DD:EE:FF")
-    if kind == "heat" and address is None:
-        raise ConfigError(f"{p}.address", "a heat node needs its BLE address")
+    if kind in ("heat", "known") and address is None:
+        raise ConfigError(f"{p}.address", f"a {kind} device needs its BLE address")
     lat = _get(d, "lat", float, p, None)
     lon = _get(d, "lon", float, p, None)
     if (lat is None) != (lon is None):
@@ -318,7 +324,10 @@ def _watch(w: dict[str, Any]) -> WatchSettings:
             raise ConfigError(f"watch.{key}", f"unknown setting; known: {', '.join(sorted(names))}")
     got = {n: _get(w, n, float, "watch") for n in names if n in w}
     for n, v in got.items():
-        if n != "tz_offset_s" and v < 0:
+        if n == "people_rssi_floor_dbm":
+            if not -127 <= v <= 0:
+                raise ConfigError(f"watch.{n}", "must be a received power in dBm, -127..0")
+        elif n != "tz_offset_s" and v < 0:
             raise ConfigError(f"watch.{n}", "must not be negative")
     return WatchSettings(**got)
 

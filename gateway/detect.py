@@ -2,20 +2,18 @@
 
 Heat nodes: sun or shade, sensor faults, surface hot spots, radiation errors against shaded
 neighbours, silence. Households: the meter watch. Tags: not seen for longer than learnt, seen at
-night where they rarely are. Everyone: people counting from hashed addresses. Events are sent on
+night where they rarely are. Events are sent on
 the change into a condition, not for every window it lasts.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from typing import Any
 
 import numpy as np
 
 from .config import Device, WatchSettings
-from .kernels import faults, people, sun, watch
+from .kernels import faults, sun, watch
 from .kernels.heat import LUX_PER_WM2
 
 FAULT_NAMES = ((faults.OUT_OF_RANGE, "out_of_range"), (faults.STUCK, "stuck"),
@@ -186,63 +184,3 @@ class TagWatch:
         self.last_seen += delta_s
         if self.started is not None:
             self.started += delta_s
-
-
-class PeopleCounter:
-    """Unique devices per window and dwell near the gateway, from keyed hashes of addresses.
-
-    Raw addresses live only in memory until the window closes; the day's key is derived from a
-    secret that never leaves the gateway, so hashes from two days cannot be linked.
-    """
-
-    def __init__(self, secret: bytes | None = None, table: int = 4096, dwell_gap_s: float = 300):
-        self.secret = secret or os.urandom(32)
-        self.macs: list[int] = []
-        self.ts: list[float] = []
-        self.keys = np.zeros(table, dtype=np.uint64)
-        self.first = np.zeros(table)
-        self.last = np.zeros(table)
-        self.gap = dwell_gap_s
-        self._day: str | None = None
-        self._key = np.zeros(2, dtype=np.uint64)
-
-    def shift(self, delta_s: float) -> None:
-        self.ts = [t + delta_s for t in self.ts]
-        used = self.keys != 0
-        self.first[used] += delta_s
-        self.last[used] += delta_s
-
-    def seen(self, address: str, ts: float) -> None:
-        try:
-            self.macs.append(people.mac_to_int(address))
-        except ValueError:
-            return
-        self.ts.append(ts)
-
-    def close(self, end: float, tz_offset_s: float) -> dict[str, dict[str, float]] | None:
-        day = dt.datetime.fromtimestamp(end + tz_offset_s, dt.UTC).date().isoformat()
-        if day != self._day:
-            self._day, self._key = day, people.daily_key(self.secret, day)
-            self.keys[:] = 0  # yesterday's hashes cannot be matched any more: start afresh
-        all_ts = np.array(self.ts)
-        inside = all_ts < end  # sightings already in the next window wait for it
-        macs = np.array(self.macs, dtype=np.uint64)[inside]
-        ts = all_ts[inside]
-        self.macs = [m for m, keep in zip(self.macs, inside, strict=True) if not keep]
-        self.ts = all_ts[~inside].tolist()
-        if macs.size == 0:
-            return None
-        hashes = people.siphash24(macs, self._key)
-        reg = np.zeros((1, people.HLL_M), dtype=np.int64)
-        people.hll_add(hashes, np.zeros(hashes.size, dtype=np.int64), reg)
-        unique = float(round(people.hll_count(reg)[0], 1))
-        people.dwell_update(hashes, ts, self.keys, self.first, self.last)
-        dwell = people.dwell_close(end, self.gap, self.keys, self.first, self.last)
-        values = {"unique_devices": {"mean": unique, "min": unique, "max": unique,
-                                    "last": unique}}
-        if dwell.size:
-            values["dwell_s"] = {"mean": round(float(dwell.mean()), 1),
-                                 "min": round(float(dwell.min()), 1),
-                                 "max": round(float(dwell.max()), 1),
-                                 "last": round(float(dwell[-1]), 1)}
-        return values

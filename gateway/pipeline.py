@@ -22,11 +22,12 @@ from machimori.contract.bthome import SERVICE_UUID
 from .anomaly_watch import SeriesAnomaly
 from .config import Device, GatewayConfig, WatchSettings
 from .decoders.advert import AdvertDecoder, Decoded
-from .detect import HeatDetectors, MeterWatch, PeopleCounter, TagWatch, event
+from .detect import HeatDetectors, MeterWatch, TagWatch, event
 from .frames import Advert
 from .kernels import sun
 from .kernels.heat import LEVEL_BOUNDS, LUX_PER_WM2, LUX_SATURATED, wbgt_levels, wbgt_moe
 from .outbox import Outbox
+from .people import EXCLUDED, PeopleCounter, device_format
 from .presence import Presence
 
 log = logging.getLogger("machimori.gateway.pipeline")
@@ -104,6 +105,7 @@ class Pipeline:
         self.tags = [d for d in cfg.devices if d.kind == "tag"]
         self.meters = [d for d in cfg.devices if d.kind == "meter"]
         self._heat_by_addr = {d.address: i for i, d in enumerate(self.heat)}
+        self._known = frozenset(d.address for d in cfg.devices if d.kind == "known")
         self._tag_index = {d.id: i for i, d in enumerate(self.tags)}
         self._meter_index = {d.id: i for i, d in enumerate(self.meters)}
         self.decoder = AdvertDecoder(
@@ -120,7 +122,10 @@ class Pipeline:
         self.heat_detect = HeatDetectors(self.heat, self.watch)
         self.meter_watch = MeterWatch(self.meters, self.watch)
         self.tag_watch = TagWatch(self.tags, self.watch)
-        self.people = PeopleCounter(people_secret)
+        w = self.watch
+        self.people = PeopleCounter(people_secret, rssi_floor_dbm=w.people_rssi_floor_dbm,
+                                    min_sightings=int(w.people_min_sightings),
+                                    stationary_s=w.people_stationary_s)
         self.anomaly = SeriesAnomaly(self.watch.tz_offset_s)
         self.presence = Presence()
         self.last_seen: dict[str, float] = {}
@@ -137,13 +142,22 @@ class Pipeline:
     def on_advert(self, adv: Advert) -> None:
         self.counters["adverts"] += 1
         enrolled = adv.address in self._heat_by_addr
-        if not enrolled:
-            self.people.seen(adv.address, adv.ts)  # fixed sensors are not people
-            if SERVICE_UUID in adv.service_data and not adv.manufacturer_data:
-                # Someone else's BTHome device: not ours to decode (nor to keep state for).
-                self.counters["unknown_device"] += 1
-                return
-        for d in self.decoder.decode(adv):
+        fmt = None if enrolled else device_format(adv)
+        if enrolled or adv.address in self._known:
+            self.people.exclude("enrolled", adv.address)  # our own nodes are not people
+        elif fmt is None:
+            self.people.seen(adv.address, adv.ts, adv.rssi)  # maybe a phone: screened later
+        elif fmt != "tag":
+            self.people.exclude("format", adv.address)  # sensors and beacons are not people
+        if not enrolled and SERVICE_UUID in adv.service_data and not adv.manufacturer_data:
+            # Someone else's BTHome device: not ours to decode (nor to keep state for).
+            self.counters["unknown_device"] += 1
+            return
+        decoded = self.decoder.decode(adv)
+        if fmt == "tag":  # a resident's tag (ours: enrolled) or someone else's (its format)
+            own = any(d.kind == "tag" for d in decoded)
+            self.people.exclude("enrolled" if own else "format", adv.address)
+        for d in decoded:
             if d.kind == "bthome":
                 self._on_bthome(d)
             elif d.kind == "tag":
@@ -448,6 +462,10 @@ class Pipeline:
         values = self.people.close(end, self.watch.tz_offset_s)
         if values is None:
             return
+        for why in EXCLUDED:
+            self.counters[f"people_excluded_{why}"] += int(values[f"excluded_{why}"]["last"])
+        if self.people.table_full:
+            self.counters["people_table_full"] = self.people.table_full
         self.pending.append(Pending("summary", "people", {
             "kind": "people", "device": self.cfg.id, "start": start, "end": end,
             "n": int(values["unique_devices"]["last"]) or 1, "values": values}))

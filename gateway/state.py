@@ -1,8 +1,8 @@
 """What the gateway has learnt, on disk: one snapshot file in the data dir, written atomically.
 
 Tag-resolver clock offsets, learnt household profiles, tag gaps and home areas, heat-node
-detector state, advert intervals, people-counting dwell tables, the open window and the SOS/fall
-counters already reported. Saved at each status period and on shutdown, restored at start, so
+detector state, advert intervals, people-counting dwell and day screening tables, the open
+window and the SOS/fall counters already reported. Saved at each status period and on shutdown, restored at start, so
 a restart, an upgrade or a power cut does not blind the watch while it learns again.
 
 Everything is keyed by device id (not by row), so adding or removing a device keeps the others'
@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import people as people_kernel
 from .kernels import watch
 
 log = logging.getLogger("machimori.gateway.state")
@@ -64,15 +63,11 @@ def snapshot(p: Any) -> dict[str, Any]:
                    "counts": tw.counts[row].tolist(), "missing": bool(tw.missing_prev[row]),
                    "events_seen": p._tag_events_seen.get(d.id)}
             for row, d in enumerate(p.tags)}
-    pc = p.people
-    used = np.flatnonzero(pc.keys)
     return {
         "version": VERSION, "window_start": p._window_start, "tags_started": tw.started,
         "resolver": p.decoder.resolver.state(), "heat": heat, "meters": meters, "tags": tags,
         "presence": p.presence.state(), "last_seen": dict(p.last_seen),
-        "people": {"day": pc._day, "slots": used.tolist(),
-                   "keys": [str(int(k)) for k in pc.keys[used]],
-                   "first": pc.first[used].tolist(), "last": pc.last[used].tolist()}}
+        "people": p.people.state()}
 
 
 def restore(p: Any, doc: dict[str, Any]) -> None:
@@ -137,17 +132,7 @@ def _restore(p: Any, doc: dict[str, Any]) -> None:
     p.presence.restore({a: v for a, v in doc.get("presence", {}).items() if a in enrolled})
     known = {d.id for d in p.cfg.devices}
     p.last_seen.update({k: float(v) for k, v in doc.get("last_seen", {}).items() if k in known})
-    people = doc.get("people") or {}
-    if people.get("day"):
-        pc = p.people
-        slots = np.array(people["slots"], dtype=np.int64)
-        if slots.size and (slots.min() < 0 or slots.max() >= pc.keys.size):
-            raise ValueError("people-counting slot out of range")
-        pc._day = people["day"]
-        pc._key = people_kernel.daily_key(pc.secret, pc._day)
-        pc.keys[slots] = np.array([int(k) for k in people["keys"]], dtype=np.uint64)
-        pc.first[slots] = people["first"]
-        pc.last[slots] = people["last"]
+    p.people.restore(doc.get("people") or {})
 
 
 def save(path: Path, doc: dict[str, Any]) -> None:

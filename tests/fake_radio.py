@@ -104,6 +104,10 @@ class Radio:
         self._add({"address": address, "rssi": rssi,
                    "sd": {bthome.SERVICE_UUID: service_data.hex()}})
 
+    def phone(self, address: str, rssi: int = -65) -> None:
+        """A phone's advert (Apple "nearby" data, not an iBeacon)."""
+        self._add({"address": address, "rssi": rssi, "mfr": {"76": "1005"}})
+
     def clock_step(self, seconds: float) -> None:
         self._add({"clock_step": seconds})
 

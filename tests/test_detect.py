@@ -142,13 +142,15 @@ def test_tag_not_seen_and_people_counting() -> None:
     rng = np.random.default_rng(5)
     macs = [":".join(f"{b:02X}" for b in rng.integers(0, 256, 6)) for _ in range(300)]
     t1 = t + 3 * 3600 + 60
-    for k, m in enumerate(macs):
-        p.on_advert(Advert(m, t1 + k * 0.1, -80, manufacturer_data={0x004C: b"\x10\x05"}))
+    for k, m in enumerate(macs):  # each phone heard twice (once is screened out)
+        for dt_s in (0.0, 30.0):
+            p.on_advert(Advert(m, t1 + k * 0.1 + dt_s, -70,
+                               manufacturer_data={0x004C: b"\x10\x05"}))
     first = next(m.body for m in p.tick(t1 + 60) if m.kind == "people")
     assert first["values"]["unique_devices"]["last"] == pytest.approx(300, rel=0.1)
     assert first["device"] == "gw-01"
     for k, m in enumerate(macs[:100]):
-        p.on_advert(Advert(m, t1 + 60 + k * 0.1, -80))
+        p.on_advert(Advert(m, t1 + 60 + k * 0.1, -70))
     second = next(m.body for m in p.tick(t1 + 120) if m.kind == "people")
     assert second["values"]["unique_devices"]["last"] == pytest.approx(100, rel=0.1)
     out = p.tick(t1 + 60 * 10)  # everyone has left: dwell times close
@@ -191,7 +193,8 @@ def test_people_are_counted_in_their_own_window() -> None:
     p.tick(T0)
     phones = [f"C0:00:00:00:00:{i:02X}" for i in range(6)]
     for i, m in enumerate(phones):  # three in the first window, three in the next
-        p.on_advert(Advert(m, T0 + 45 + 5 * i, -80))
+        p.on_advert(Advert(m, T0 + 45 + 5 * i, -70))
+        p.on_advert(Advert(m, T0 + 45.5 + 5 * i, -70))
     first = [m.body for m in p.tick(T0 + 65) if m.kind == "people"]
     assert [(b["start"], b["end"], b["values"]["unique_devices"]["last"]) for b in first] == [
         (T0, T0 + 60, 3.0)]

@@ -299,3 +299,32 @@ def test_the_systemd_unit_starts_the_gateway_after_time_sync() -> None:
     for key in ("After", "Wants"):
         names = unit["Unit"][key].split()
         assert "time-sync.target" in names and "systemd-time-wait-sync.service" in names, key
+
+
+def test_the_days_people_screening_survives_kill_9(tmp_path: Path, mosquitto: Mosquitto,
+                                                   sub: Subscriber) -> None:
+    """Phones heard once before a kill and once after are two sightings of the same phone that
+    day: counted, not dropped as "heard once" by a gateway that forgot its morning."""
+    before = [f"C2:00:00:00:01:{i:02X}" for i in range(20)]
+    gw = RadioGateway(tmp_path, mosquitto, TAG).start()
+
+    def day_unique() -> float:
+        got = sub.summaries("people")
+        return got[-1]["values"]["day_unique"]["last"] if got else -1.0
+
+    try:
+        for a in before:  # once each: not (yet) people
+            gw.radio.phone(a)
+        wait_for(lambda: gw.counter("people_excluded_once") >= 20, 30, "the first sightings")
+        wait_for(lambda: bool(gw.state().get("people", {}).get("screen", {}).get("slots")), 30,
+                 "the screening table in the snapshot")
+        assert day_unique() == 0.0
+        gw.kill()
+        gw.start()
+        wait_for(lambda: gw.counter("state_restored") == 1, 30, "the restart")
+        for a in before:  # the same phones again, once each
+            gw.radio.phone(a)
+        wait_for(lambda: day_unique() == 20.0, 30, "the 20 phones counted across the restart")
+        assert "C2:00:00:00:01" not in (gw.data / "state.json").read_text()
+    finally:
+        gw.stop()

@@ -176,3 +176,39 @@ def dwell_close(now: float, gap: float, keys: np.ndarray, first: np.ndarray,
             first[s] = keep_f[j]
             last[s] = keep_l[j]
     return out
+
+
+@njit(cache=True)
+def day_update(hashes: np.ndarray, t: np.ndarray, keys: np.ndarray, first: np.ndarray,
+               last: np.ndarray, n: np.ndarray, slot: np.ndarray) -> int:
+    """The day's screening table (open addressing, keys 0 = empty): per sighting, the first and
+    last time its hash was heard today and how many times. slot[i] gets the sighting's slot, or
+    -1 when the table is full (those are returned as a count: the caller reports them).
+
+    Plain reading: for each (h, t): row = table.setdefault(h, [t, t, 0]); row[1] = max(row[1], t);
+    row[0] = min(row[0], t); row[2] += 1.
+    """
+    cap = keys.shape[0]
+    dropped = 0
+    for i in range(hashes.shape[0]):
+        h = np.uint64(hashes[i]) | np.uint64(1)  # 0 marks an empty slot
+        j = np.int64(h % np.uint64(cap))
+        slot[i] = -1
+        for _ in range(cap):
+            if keys[j] == h:
+                first[j] = min(first[j], t[i])
+                last[j] = max(last[j], t[i])
+                n[j] += 1
+                slot[i] = j
+                break
+            if keys[j] == 0:
+                keys[j] = h
+                first[j] = t[i]
+                last[j] = t[i]
+                n[j] = 1
+                slot[i] = j
+                break
+            j = (j + 1) % cap
+        if slot[i] < 0:
+            dropped += 1
+    return dropped
