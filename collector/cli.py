@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
 
 # Modules adding `collector` sub-commands: each defines register(subparsers).
 COLLECTOR_COMMAND_MODULES = [
@@ -25,6 +28,23 @@ def add_db_argument(parser: argparse.ArgumentParser) -> None:
     """The one --db option of every collector command."""
     parser.add_argument("--db", default=DEFAULT_DB,
                         help="SQLite database file, or a postgresql:// URL")
+
+
+def with_db(url: str, work: Callable[[Any], str], errors: tuple[type[Exception], ...]) -> int:
+    """Run one command on the (migrated) database: print what `work` returns, or the error
+    (exit 2) when it raises one of `errors` — a user's mistake, not a crash."""
+    from .store import connect, migrate
+
+    db = connect(url)
+    try:
+        migrate(db)
+        print(work(db))
+    except errors as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .cli import add_db_argument
+from .cli import add_db_argument, with_db
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -133,15 +133,7 @@ def _with_db(url: str, change: Callable[[Any], str]) -> int:
     """Run one account change; print what it did, or the error (exit 2)."""
     from .users import UserError
 
-    db = _db(url)
-    try:
-        print(change(db))
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        db.close()
-    return 0
+    return with_db(url, change, (UserError,))
 
 
 def _cmd_user_add(args: argparse.Namespace) -> int:

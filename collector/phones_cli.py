@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Any
 
-from .cli import add_db_argument
+from .cli import add_db_argument, with_db
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,18 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(url: str, work: Any) -> int:
     from .phones import PhoneError
-    from .store import connect, migrate
 
-    db = connect(url)
-    try:
-        migrate(db)
-        print(work(db))
-    except PhoneError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        db.close()
-    return 0
+    return with_db(url, work, (PhoneError,))
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from .cli import add_db_argument
+from .cli import add_db_argument, with_db
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,18 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(url: str, work: Any) -> int:
     from .shops import ShopError
-    from .store import connect, migrate
 
-    db = connect(url)
-    try:
-        migrate(db)
-        print(work(db))
-    except ShopError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        db.close()
-    return 0
+    return with_db(url, work, (ShopError,))
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
