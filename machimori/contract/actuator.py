@@ -23,7 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .pulse import crc16_ccitt
+from .pulse import checked_fields
+from .pulse import frame as _frame
 
 PREFIX = "AC1"
 MAX_LINE = 96
@@ -65,10 +66,6 @@ class State:
     on_s: int
 
 
-def _frame(body: str) -> bytes:
-    return f"{body}*{crc16_ccitt(body.encode()):04X}\r\n".encode()
-
-
 def encode_command(c: Command) -> bytes:
     if not ID_RE.match(c.id) or c.action not in ACTIONS:
         raise ActuatorLineError("command id or action invalid")
@@ -85,20 +82,7 @@ def encode_state(s: State) -> bytes:
 
 
 def _fields(line: bytes) -> list[bytes]:
-    if len(line) > MAX_LINE:
-        raise ActuatorLineError(f"line longer than {MAX_LINE} bytes")
-    text = line.strip(b"\r\n")
-    try:
-        body, crc = text.rsplit(b"*", 1)
-    except ValueError:
-        raise ActuatorLineError("no '*' before the checksum") from None
-    try:
-        want = int(crc, 16)
-    except ValueError:
-        raise ActuatorLineError(f"checksum {crc!r} is not hex") from None
-    if len(crc) != 4 or crc16_ccitt(body) != want:
-        raise ActuatorLineError("checksum mismatch")
-    fields = body.split(b",")
+    fields = checked_fields(line, MAX_LINE, ActuatorLineError)
     if fields[0] != PREFIX.encode() or len(fields) < 2:
         raise ActuatorLineError("expected AC1,<type>,...")
     return fields

@@ -34,26 +34,36 @@ class PulseLine:
     uptime_s: int
 
 
-def encode(seq: int, count: int, uptime_s: int) -> bytes:
-    body = f"{PREFIX},{seq & 0xFFFFFFFF},{count & 0xFFFFFFFF},{uptime_s}"
+def frame(body: str) -> bytes:
+    """One checksummed line: `<body>*<CRC-16/CCITT of body, 4 hex>\r\n` (every serial device
+    of ours frames its lines this way: the meter bridge, the actuator)."""
     return f"{body}*{crc16_ccitt(body.encode()):04X}\r\n".encode()
 
 
-def parse(line: bytes) -> PulseLine:
-    if len(line) > MAX_LINE:
-        raise PulseLineError(f"line longer than {MAX_LINE} bytes")
+def checked_fields(line: bytes, max_line: int, error: type[ValueError]) -> list[bytes]:
+    """The comma-separated fields of one framed line, or `error` saying what is wrong with it."""
+    if len(line) > max_line:
+        raise error(f"line longer than {max_line} bytes")
     text = line.strip(b"\r\n")
     try:
         body, crc = text.rsplit(b"*", 1)
     except ValueError:
-        raise PulseLineError("no '*' before the checksum") from None
+        raise error("no '*' before the checksum") from None
     try:
         want = int(crc, 16)
     except ValueError:
-        raise PulseLineError(f"checksum {crc!r} is not hex") from None
+        raise error(f"checksum {crc!r} is not hex") from None
     if len(crc) != 4 or crc16_ccitt(body) != want:
-        raise PulseLineError("checksum mismatch")
-    fields = body.split(b",")
+        raise error("checksum mismatch")
+    return body.split(b",")
+
+
+def encode(seq: int, count: int, uptime_s: int) -> bytes:
+    return frame(f"{PREFIX},{seq & 0xFFFFFFFF},{count & 0xFFFFFFFF},{uptime_s}")
+
+
+def parse(line: bytes) -> PulseLine:
+    fields = checked_fields(line, MAX_LINE, PulseLineError)
     if len(fields) != 4 or fields[0] != PREFIX.encode():
         raise PulseLineError("expected PB1,<seq>,<count>,<uptime_s>")
     try:
