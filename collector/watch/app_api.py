@@ -15,26 +15,17 @@ from ..auth import get_write_db, require
 from ..i18n import TEXTS, lang
 from . import crypto
 from .channels import vapid_public
+from .pages import no_key
 from .people import open_person, responder_ids_for_user, set_push_subscription
 from .texts import WATCH_TEXTS
 
 bp = Blueprint("watch_app", __name__)
 STATIC = Path(__file__).parent / "static"
 TIMELINE_S = 48 * 3600  # what the timeline shows, back from the newest thing known
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'; "
-       "worker-src 'self'; manifest-src 'self'")
 
 
 
-@bp.errorhandler(crypto.WatchKeyError)
-def _no_key(exc: Exception) -> Any:
-    return jsonify({"error": "unavailable", "message": f"watch key ring: {exc}"}), 503
-
-@bp.after_request
-def _csp(resp: Any) -> Any:
-    resp.headers.setdefault("Content-Security-Policy", CSP)
-    return resp
+bp.register_error_handler(crypto.WatchKeyError, no_key)
 
 
 @bp.get("/watch/")

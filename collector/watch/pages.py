@@ -30,8 +30,6 @@ from .templates import clock
 from .texts import WATCH_TEXTS
 
 bp = Blueprint("watch", __name__)
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 ACTIONS = ("acknowledge", "resolve", "escalate")
 ACK_WORDS = {"1", "１", "了解", "ok", "はい", "対応します"}
 RESOLVE_WORDS = {"2", "２", "解決"}
@@ -40,13 +38,10 @@ LINK_TTL_S = 24 * 3600.0
 
 
 @bp.errorhandler(crypto.WatchKeyError)
-def _no_key(exc: Exception) -> Any:
+def no_key(exc: Exception) -> Any:
+    """No key ring (e.g. PostgreSQL without one): the watch pages and API say so with 503.
+    The Content-Security-Policy comes from the app's hook (collector/csp.py), as everywhere."""
     return jsonify({"error": "unavailable", "message": f"watch key ring: {exc}"}), 503
-
-@bp.after_request
-def _csp(resp: Any) -> Any:
-    resp.headers.setdefault("Content-Security-Policy", CSP)
-    return resp
 
 
 def keys() -> crypto.Keyring:
