@@ -57,10 +57,17 @@ def _modelled_shade(items: list[dict[str, Any]], at: float) -> None:
     placed = [i for i in items if i["lat"] is not None and i["lon"] is not None]
     if exp is None or not placed or not at:
         return
-    lit = exp.point_sunlit(np.array([i["lat"] for i in placed]),
-                           np.array([i["lon"] for i in placed]), at)
-    for item, sunlit in zip(placed, lit, strict=True):
-        item["modelled_shade"] = 0.0 if sunlit else 1.0
+    # The map asks every few seconds but the answer changes only with the newest window or a
+    # moved sensor: keep the last one instead of ray-marching every sensor on every request.
+    key = (at, tuple((i["id"], i["lat"], i["lon"]) for i in placed))
+    cached = current_app.extensions.get("machimori_modelled_shade")
+    if cached is None or cached[0] != key:
+        lit = exp.point_sunlit(np.array([i["lat"] for i in placed]),
+                               np.array([i["lon"] for i in placed]), at)
+        cached = (key, [0.0 if sunlit else 1.0 for sunlit in lit])
+        current_app.extensions["machimori_modelled_shade"] = cached
+    for item, shade in zip(placed, cached[1], strict=True):
+        item["modelled_shade"] = shade
 
 
 def time_arg(name: str) -> float | None:
