@@ -17,7 +17,7 @@ import pytest
 from collector.app import create_app
 from collector.store import Store
 from collector.users import add_user
-from machimori.impact import Counts, ImpactError, estimate, read_counts
+from machimori.impact import Counts, ImpactError, estimate, parse_start, read_counts
 from sim.footfall import simulate
 
 from .test_auth import PASSWORD, login
@@ -97,7 +97,7 @@ def test_the_command_prints_json(tmp_path: Path) -> None:
     path = tmp_path / "counts.csv"
     path.write_text("\ufeff" + f.csv(), encoding="utf-8")  # with a BOM, as spreadsheets save
     start = "2026-06-19T00:00:00+09:00"
-    assert abs(__import__("machimori.impact").impact.parse_start(start) - f.start) < 1
+    assert abs(parse_start(start) - f.start) < 1
     r = subprocess.run([sys.executable, "-m", "machimori.cli", "heat", "impact", "--counts",
                         str(path), "--treated", ",".join(f.treated), "--control",
                         ",".join(f.control), "--start", start, "--json"],
