@@ -11,9 +11,12 @@ import numpy as np
 from numba import njit
 
 OUT_OF_RANGE, STUCK, SPIKE, DROPOUT = 1, 2, 4, 8
-# per-sensor streaming state: last value, run length of that value, EWMA mean, EWMA |dev|, n
-F_LAST, F_RUN, F_MEAN, F_DEV, F_N = range(5)
-FAULT_STATE_SIZE = 5
+# per-sensor streaming state: last value, run length of that value, EWMA mean, EWMA |dev|, n,
+# consecutive spikes (a run of them is a new level, not a spike)
+F_LAST, F_RUN, F_MEAN, F_DEV, F_N, F_SPIKES = range(6)
+FAULT_STATE_SIZE = 6
+# consecutive spikes after which the sensor is taken to read a new level and learning resumes
+SHIFT_AFTER = 5
 
 
 def new_fault_state(n_sensors: int = 1) -> np.ndarray:
@@ -30,6 +33,12 @@ def fault_flags(x: np.ndarray, lo: float, hi: float, stuck_after: int, spike_k: 
     Plain reading: NaN → DROPOUT; outside [lo, hi] → OUT_OF_RANGE (and not learnt from);
     the same value `stuck_after` times in a row → STUCK; |x − mean| > spike_k·dev (EWMA mean
     and mean absolute deviation, after 30 readings) → SPIKE, and spikes do not move the mean.
+
+    Two things must not teach the spike test a false "normal": a stuck run is not learnt from
+    (its zero deviation would make every later change a spike), and SHIFT_AFTER spikes in a row
+    are a new level (a sensor back from being stuck, a node moved into the sun): the mean jumps
+    to it and the deviation is widened to the step's size, so the next ordinary change is not
+    a spike; only the step's first SHIFT_AFTER − 1 readings are flagged.
     """
     out = np.zeros(x.shape[0], dtype=np.int64)
     for i in range(x.shape[0]):
@@ -52,10 +61,18 @@ def fault_flags(x: np.ndarray, lo: float, hi: float, stuck_after: int, spike_k: 
             st[F_MEAN] = v
         d = v - st[F_MEAN]
         if st[F_N] >= 30 and abs(d) > spike_k * max(st[F_DEV], 1e-9):
-            f |= SPIKE
+            st[F_SPIKES] += 1.0
+            if st[F_SPIKES] < SHIFT_AFTER:
+                f |= SPIKE
+            else:  # a level, not a spike: learn it
+                st[F_MEAN] = v
+                st[F_DEV] = max(st[F_DEV], abs(d) / spike_k)
+                st[F_SPIKES] = 0.0
         else:
-            st[F_MEAN] += alpha * d
-            st[F_DEV] += alpha * (abs(d) - st[F_DEV])
+            st[F_SPIKES] = 0.0
+            if st[F_RUN] < stuck_after:
+                st[F_MEAN] += alpha * d
+                st[F_DEV] += alpha * (abs(d) - st[F_DEV])
         st[F_N] += 1.0
         out[i] = f
     return out

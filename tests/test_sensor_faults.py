@@ -1,0 +1,89 @@
+"""The sensor-fault kernel must not learn a false "normal": a stuck run, or a new level, would
+otherwise make every ordinary reading afterwards a spike — a sensor_fault storm on a healthy node
+(seen on the sim's ground truth: a node stuck for three hours, then 'spike' for the rest of the
+run). Through the kernel and through the gateway's pipeline and snapshot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from gateway import state
+from gateway.kernels import faults
+from gateway.pipeline import Pipeline
+
+from .test_gateway_inputs import T0, config, window
+
+
+def flags(x: np.ndarray) -> np.ndarray:
+    return faults.fault_flags(x, -40.0, 85.0, 30, 6.0, 0.05, faults.new_fault_state()[0])
+
+
+def noise(n: int, seed: int, level: float = 28.0) -> np.ndarray:
+    return level + np.round(np.random.default_rng(seed).normal(0, 0.15, n), 2)
+
+
+def test_after_three_hours_stuck_ordinary_readings_are_not_spikes() -> None:
+    x = np.concatenate([noise(120, 1), np.full(180, 27.5), noise(240, 2)])
+    f = flags(x)
+    assert all(f[150:300] & faults.STUCK)  # the stuck run is told
+    after = f[300:]
+    spikes = np.flatnonzero(after & faults.SPIKE)
+    # at most the step back from the stuck value is a spike, and never past the first readings
+    assert len(spikes) < faults.SHIFT_AFTER and (spikes < faults.SHIFT_AFTER).all()
+    assert not after[faults.SHIFT_AFTER:].any()
+
+
+def test_a_new_level_is_flagged_briefly_and_a_lone_spike_still_is() -> None:
+    x = np.concatenate([noise(200, 3), noise(200, 4, level=31.0)])  # moved into the sun
+    x[100] = 36.0  # one wild reading
+    f = flags(x)
+    assert f[100] & faults.SPIKE and not f[101] & faults.SPIKE
+    step = np.flatnonzero(f[200:] & faults.SPIKE)
+    assert 0 < len(step) < faults.SHIFT_AFTER and not f[200 + faults.SHIFT_AFTER:].any()
+
+
+def test_the_pipeline_raises_one_fault_event_per_episode_not_a_storm(tmp_path: Path) -> None:
+    p = Pipeline(config())
+    t = T0
+    kinds: list[list[str]] = []
+    shown: list[list[str]] = []  # the faults each heat summary reports
+    rng = np.random.default_rng(5)
+
+    def minute(air: float | None = None) -> None:
+        nonlocal t
+        readings = [(air if air is not None else round(30.0 + rng.normal(0, 0.15), 2),
+                     60.0, 50_000.0) for _ in range(6)]
+        summary, events = window(p, t, readings, tmp_path)
+        shown.append(summary["state"]["faults"])
+        kinds.extend(e["data"]["faults"] for e in events if e["kind"] == "sensor_fault")
+        t += 60
+
+    for _ in range(60):
+        minute()
+    for _ in range(180):  # three hours stuck
+        minute(29.71)
+    for _ in range(120):  # healthy again for two hours
+        minute()
+    assert kinds[0] == ["stuck"]
+    # the step back may be one spike event; two hours of ordinary readings raise nothing more
+    assert len(kinds) <= 2 and all(k in (["stuck"], ["spike"]) for k in kinds), kinds
+    assert shown[100] == ["stuck"]
+    # what planners see on the map: the node is healthy again a few minutes after it recovers
+    assert shown[245:] == [[]] * 115
+
+
+def test_a_snapshot_from_before_the_spike_counter_restores(tmp_path: Path) -> None:
+    p = Pipeline(config())
+    window(p, T0, [(30.0, 60.0, 50_000.0)] * 6, tmp_path)
+    doc = state.snapshot(p)
+    for ch in doc["heat"]["heat-001"]["faults"].values():
+        del ch[faults.F_SPIKES:]  # the five fields an older gateway wrote
+    path = tmp_path / state.FILE
+    path.write_text(json.dumps(doc))
+    q = Pipeline(config())
+    assert state.load_into(q, path) == "restored"
+    air = q.heat_detect.fault_state["air"][0]
+    assert air[faults.F_N] == 6 and air[faults.F_SPIKES] == 0
