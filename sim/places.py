@@ -25,6 +25,14 @@ def _noise(seed: int, day: int, salt: int) -> float:
     return float(np.random.default_rng((seed, day, salt)).normal())
 
 
+def _tmax(seed: int, day: int) -> float:
+    return 35.0 + 1.5 * _noise(seed, day, 1)
+
+
+def _tmin(seed: int, day: int) -> float:
+    return 26.0 + 0.8 * _noise(seed, day, 2)
+
+
 @dataclass(frozen=True)
 class Weather:
     air_c: float
@@ -47,21 +55,30 @@ def weather(town: Town, t: float) -> Weather:
 @lru_cache(maxsize=1024)
 def _weather(seed: int, center: tuple[float, float], t: float) -> Weather:
     h = local_hours(t)
-    tmax = 35.0 + 1.5 * _day_noise(seed, t, 1)
-    tmin = 26.0 + 0.8 * _day_noise(seed, t, 2)
-    # Warmest at 14:00, coolest at 05:00; a cosine rise and an exponential-like fall.
+    day = int((t + 9 * 3600) // DAY)
+    # Warmest at 14:00, coolest at 05:00; a cosine rise and an exponential-like fall. The night's
+    # fall runs from one day's maximum to the next day's minimum, so that drawing a new day's
+    # extremes at midnight makes no step in the air temperature (a step every node would see
+    # at 00:00, which the gateway rightly calls a spike).
     if 5 <= h <= 14:
+        lo, hi = _tmin(seed, day), _tmax(seed, day)
         f = 0.5 - 0.5 * math.cos(math.pi * (h - 5) / 9)
+    elif h > 14:
+        lo, hi = _tmin(seed, day + 1), _tmax(seed, day)
+        f = max(0.0, 1 - (h - 14) / 15) ** 1.5
     else:
-        since = (h - 14) % 24
-        f = max(0.0, 1 - since / 15) ** 1.5
-    air = tmin + (tmax - tmin) * f
+        lo, hi = _tmin(seed, day), _tmax(seed, day - 1)
+        f = max(0.0, 1 - (h + 10) / 15) ** 1.5
+    air = lo + (hi - lo) * f
     elev, az = sun_position(t, *center)
     cloudy_day = max(0.0, 0.2 * _day_noise(seed, t, 4))
     cloud = min(1.0, cloudy_day + 0.15 + 0.12 * math.sin(t / 1800.0 + seed))
     doy = int(((t + 9 * 3600) // DAY) % 365.2422)
     s = physics.sky(elev, doy, cloud)
-    return Weather(air, 23.5 + 0.7 * _day_noise(seed, t, 3), s.ghi,
+    # the dew point drifts from one day's value to the next through the day: no step at midnight
+    frac = h / 24.0
+    dew = 23.5 + 0.7 * ((1 - frac) * _noise(seed, day, 3) + frac * _noise(seed, day + 1, 3))
+    return Weather(air, dew, s.ghi,
                    max(0.3, 1.5 + 0.8 * math.sin(t / 900.0)), elev, az, s)
 
 
