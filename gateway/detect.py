@@ -1,8 +1,8 @@
 """Detectors run at each window's close: they turn kernel outputs into summary state and events.
 
 Heat nodes: sun or shade, sensor faults, surface hot spots, radiation errors against shaded
-neighbours, silence. Households: the meter watch. Tags: not seen for longer than learnt, seen at
-night where they rarely are. Events are sent on
+neighbours, silence. Households: the meter watch. Tags: not seen for longer than their routine
+allows at this hour, seen at night where they rarely are. Events are sent on
 the change into a condition, not for every window it lasts.
 """
 
@@ -148,6 +148,7 @@ class TagWatch:
         self.s = settings
         self.last_seen = np.full(n, np.nan)
         self.max_gap = np.zeros(n)
+        self.routine, self.routine_day = watch.new_tag_routine(n)
         self.counts = np.zeros((n, 1))
         self.missing_prev = np.zeros(n, dtype=bool)
         self.started: float | None = None
@@ -160,19 +161,22 @@ class TagWatch:
         """rows/ts: this window's sightings (tag row, time), oldest first."""
         if self.started is None:
             self.started = end
-        learning = end - self.started < self.s.learn_days * 86400
+        learn_until = self.started + self.s.learn_days * 86400
+        learning = end < learn_until
         events = []
         if ts.size:
             flagged = watch.tag_sightings(ts, rows.astype(np.int64), np.zeros(ts.size, np.int64),
                                           self._night(ts), self.last_seen, self.max_gap,
-                                          self.counts, self.s.wander_min_count, self.s.margin,
-                                          self.s.tag_floor_s, learning)
+                                          self.counts, self.routine, self.routine_day,
+                                          self.s.wander_min_count, self.s.margin,
+                                          self.s.tag_floor_s, learn_until, self.s.tz_offset_s)
             if not learning:
                 for k in np.unique(rows[flagged]):
                     d = self.devices[int(k)]
                     events.append(event("night_wandering", d.id, end, person=d.person or ""))
-        missing = watch.tags_not_seen(end, self.last_seen, self.max_gap, self.s.margin,
-                                      self.s.tag_floor_s)
+        missing = watch.tags_not_seen(end, self.last_seen, self.max_gap, self.routine,
+                                      self.routine_day, self.s.margin, self.s.tag_floor_s,
+                                      self.s.tz_offset_s)
         for k in np.flatnonzero(missing & ~self.missing_prev):
             d = self.devices[int(k)]
             events.append(event("tag_not_seen", d.id, end, person=d.person or "",

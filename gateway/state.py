@@ -61,7 +61,8 @@ def snapshot(p: Any) -> dict[str, Any]:
         meters[d.id] = m
     tags = {d.id: {"last_seen": _f(tw.last_seen[row]), "max_gap": float(tw.max_gap[row]),
                    "counts": tw.counts[row].tolist(), "missing": bool(tw.missing_prev[row]),
-                   "events_seen": p._tag_events_seen.get(d.id)}
+                   "events_seen": p._tag_events_seen.get(d.id),
+                   "routine": _routine_doc(tw.routine[row], tw.routine_day[row])}
             for row, d in enumerate(p.tags)}
     return {
         "version": VERSION, "window_start": p._window_start, "tags_started": tw.started,
@@ -128,6 +129,8 @@ def _restore(p: Any, doc: dict[str, Any]) -> None:
         counts = t["counts"]
         tw.counts[row, :len(counts)] = counts[:tw.counts.shape[1]]
         tw.missing_prev[row] = bool(t["missing"])
+        if "routine" in t:  # absent in files written before routines were learnt: learnt afresh
+            _restore_routine(p, did, row, t["routine"])
         if t.get("events_seen") is not None:
             p._tag_events_seen[did] = int(t["events_seen"])
     enrolled = {d.address for d in p.heat}
@@ -135,6 +138,41 @@ def _restore(p: Any, doc: dict[str, Any]) -> None:
     known = {d.id for d in p.cfg.devices}
     p.last_seen.update({k: float(v) for k, v in doc.get("last_seen", {}).items() if k in known})
     p.people.restore(doc.get("people") or {})
+
+
+def _routine_doc(gaps: np.ndarray, days: np.ndarray) -> dict[str, Any]:
+    """A tag's routine: the local day number of each ring column and, per column, the seconds
+    unheard by the end of each hour of that day (whole seconds)."""
+    held = days >= 0
+    return {"days": [int(d) if h else None for d, h in zip(days, held, strict=True)],
+            "gaps": [[round(float(x)) for x in gaps[:, c]] if held[c] else None
+                     for c in range(days.shape[0])]}
+
+
+def _restore_routine(p: Any, did: str, row: int, doc: Any) -> None:
+    """Put one tag's routine back; one of another shape (another ring length, a damaged file)
+    is dropped and counted: that tag learns its routine afresh, the rest of the state stays."""
+    tw = p.tag_watch
+    try:
+        days, gaps = doc["days"], doc["gaps"]
+        if len(days) != watch.TAG_DAYS or len(gaps) != watch.TAG_DAYS:
+            raise ValueError(f"{len(days)} days, not {watch.TAG_DAYS}")
+        col_days = np.full(watch.TAG_DAYS, -1.0)
+        cols = np.zeros((watch.TAG_HOURS, watch.TAG_DAYS))
+        for c, (d, g) in enumerate(zip(days, gaps, strict=True)):
+            if d is None:
+                continue
+            v = np.array(g, dtype=np.float64)
+            if v.shape != (watch.TAG_HOURS,) or not np.isfinite(v).all() or (v < 0).any():
+                raise ValueError(f"column {c} is not {watch.TAG_HOURS} gaps")
+            if int(d) % watch.TAG_DAYS != c:
+                raise ValueError(f"day {d} in column {c}")
+            col_days[c], cols[:, c] = float(int(d)), v
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("tag %s: routine not restored (%s); it is learnt afresh", did, exc)
+        p.counters["state_tag_routine_dropped"] += 1
+        return
+    tw.routine[row], tw.routine_day[row] = cols, col_days
 
 
 def save(path: Path, doc: dict[str, Any]) -> None:

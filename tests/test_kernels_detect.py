@@ -106,17 +106,19 @@ def test_tags_not_seen_and_night_wandering() -> None:
     last = np.full(n_tags, np.nan)
     gap = np.zeros(n_tags)
     counts = np.zeros((n_tags, n_gw))
+    routine, days = watch.new_tag_routine(n_tags)
     t = np.arange(0, 3 * 86400, 600).astype(np.float64)
     tag = np.zeros(t.shape[0], dtype=np.int64)
     gw = np.zeros(t.shape[0], dtype=np.int64)
     night = np.zeros(t.shape[0], dtype=np.bool_)
-    flags = watch.tag_sightings(t, tag, gw, night, last, gap, counts, 3.0)
+    flags = watch.tag_sightings(t, tag, gw, night, last, gap, counts, routine, days, 3.0)
     assert not flags.any() and gap[0] == 600.0
     late = watch.tag_sightings(np.array([3 * 86400.0]), np.array([0]), np.array([2]),
-                               np.array([True]), last, gap, counts, 3.0)
+                               np.array([True]), last, gap, counts, routine, days, 3.0)
     assert late[0]
     now = 3 * 86400.0 + 7200
-    assert watch.tags_not_seen(now, last, gap, 2.0, 3600.0).tolist() == [True, False]
+    assert watch.tags_not_seen(now, last, gap, routine, days, 2.0,
+                               3600.0).tolist() == [True, False]
 
 
 def test_sos_and_fall_first() -> None:
@@ -200,18 +202,21 @@ def test_an_absent_day_does_not_enter_the_household_profile() -> None:
 
 def test_a_hospital_stay_does_not_widen_a_tags_gap() -> None:
     last, gap, counts = np.full(1, np.nan), np.zeros(1), np.zeros((1, 1))
+    routine, days = watch.new_tag_routine(1)
     t = np.arange(0, 86400, 600).astype(np.float64)  # heard every 10 min for a day
     zeros = np.zeros(t.shape[0], dtype=np.int64)
     watch.tag_sightings(t, zeros, zeros, np.zeros(t.shape[0], np.bool_), last, gap, counts,
-                        3.0, 1.5, 4 * 3600.0, False)
+                        routine, days, 3.0, 1.5, 4 * 3600.0)
     # Three days unheard (an alarm: longer than the 4 h floor), then back.
     back = np.array([4 * 86400.0])
     watch.tag_sightings(back, np.zeros(1, np.int64), np.zeros(1, np.int64),
-                        np.zeros(1, np.bool_), last, gap, counts, 3.0, 1.5, 4 * 3600.0, False)
-    assert gap[0] == 600.0
-    assert watch.tags_not_seen(4 * 86400.0 + 5 * 3600, last, gap, 1.5, 4 * 3600.0)[0]
+                        np.zeros(1, np.bool_), last, gap, counts, routine, days, 3.0, 1.5,
+                        4 * 3600.0)
+    assert gap[0] == 600.0 and routine.max() == 600.0
+    assert watch.tags_not_seen(4 * 86400.0 + 5 * 3600, last, gap, routine, days, 1.5,
+                               4 * 3600.0)[0]
     # While learning, a long but ordinary gap (an afternoon out) is learnt; more than a day not.
     watch.tag_sightings(np.array([4 * 86400.0 + 6 * 3600, 6 * 86400.0]), np.zeros(2, np.int64),
-                        np.zeros(2, np.int64), np.zeros(2, np.bool_), last, gap, counts, 3.0,
-                        1.5, 4 * 3600.0, True)
+                        np.zeros(2, np.int64), np.zeros(2, np.bool_), last, gap, counts,
+                        routine, days, 3.0, 1.5, 4 * 3600.0, 7 * 86400.0)
     assert gap[0] == 6 * 3600.0

@@ -5,8 +5,9 @@ flat and longest continuous-high runs seen so far; alarms are
   NO_LIFE      power flat (no change above `activity_w`) for longer than this household ever is
                (× margin, never less than a floor), or the usual morning rise missing;
   CONTINUOUS   high use without a break for longer than ever seen (× margin): a stove left on.
-Tags: a tag unseen by every gateway for longer than its learnt longest gap (× margin), or seen at
-night by a gateway where it is rarely seen (wandering risk). SOS and fall events bypass all this.
+Tags: a tag unseen for longer than its routine allows at this hour of the day (× margin, never
+less than a floor), or seen at night by a gateway where it is rarely seen (wandering risk). SOS
+and fall events bypass all this.
 
 Nothing is learnt from an alarm: a gap that was itself long enough to raise `tag_not_seen` (a
 hospital stay) never widens the tag's threshold, an hour in which a household alarm was raised
@@ -124,28 +125,138 @@ def meter_watch(t: np.ndarray, power_w: np.ndarray, activity_w: float, high_w: f
     return out
 
 
+# Tag routine: for each hour of the (local) day, how long the tag had already been unheard at the
+# latest moment of that hour, one value per day in a ring of TAG_DAYS days (routine[tag, hour,
+# day % TAG_DAYS]; routine_day[tag, pos] is the local day number the column holds, -1 empty). A
+# work day 8:00-18:30 writes 1 h into hour 8, 2 h into hour 9 ... 10.5 h into hour 18. What is
+# allowed at an hour is the TAG_ROUTINE_K-th largest of those days' values for that hour and the
+# one before (a routine is what happened on at least K days of the last TAG_DAYS, so one odd day
+# teaches nothing), × margin, never less than the floor. Until TAG_READY_DAYS days are held, the
+# tag's longest gap at any hour (max_gap) stands in.
+TAG_DAYS = 14
+TAG_HOURS = 24
+TAG_READY_DAYS = 7
+TAG_ROUTINE_K = 2
+
+
+def new_tag_routine(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(routine[n, 24, TAG_DAYS] seconds, routine_day[n, TAG_DAYS] local day numbers) for n tags."""
+    return np.zeros((n, TAG_HOURS, TAG_DAYS)), np.full((n, TAG_DAYS), -1.0)
+
+
+@njit(cache=True)
+def _day_column(routine: np.ndarray, routine_day: np.ndarray, k: int, day: float) -> int:
+    """The ring column of local day `day` for tag k, cleared if it held an older day; -1 when it
+    holds a newer one (a sighting from before a backward clock step teaches nothing)."""
+    pos = int(day) % TAG_DAYS
+    held = routine_day[k, pos]
+    if held == day:
+        return pos
+    if held > day:
+        return -1
+    routine[k, :, pos] = 0.0
+    routine_day[k, pos] = day
+    return pos
+
+
+@njit(cache=True)
+def _kth_largest(routine: np.ndarray, routine_day: np.ndarray, k: int, h: int,
+                 today: float) -> float:
+    a = 0.0  # largest
+    b = 0.0  # second largest (TAG_ROUTINE_K == 2)
+    for p in range(TAG_DAYS):
+        d = routine_day[k, p]
+        if today - TAG_DAYS < d <= today:
+            v = routine[k, h, p]
+            if v > a:
+                a, b = v, a
+            elif v > b:
+                b = v
+    return b if TAG_ROUTINE_K == 2 else a
+
+
+@njit(cache=True)
+def tag_allowed(k: int, t_local: float, max_gap: np.ndarray, routine: np.ndarray,
+                routine_day: np.ndarray, margin: float, floor_s: float) -> float:
+    """How long tag k may be unheard at local time t_local before it is missing (seconds)."""
+    today = math.floor(t_local / 86400.0)
+    held = 0
+    for p in range(TAG_DAYS):
+        if today - TAG_DAYS < routine_day[k, p] <= today:
+            held += 1
+    if held < TAG_READY_DAYS:
+        base = max_gap[k]
+    else:
+        h = int((t_local - today * 86400.0) // 3600.0)
+        base = max(_kth_largest(routine, routine_day, k, h, today),
+                   _kth_largest(routine, routine_day, k, (h + TAG_HOURS - 1) % TAG_HOURS,
+                                today))
+    return max(margin * base, floor_s)
+
+
+@njit(cache=True)
+def _gap_alarmed(k: int, s: float, e: float, tz_offset_s: float, max_gap: np.ndarray,
+                 routine: np.ndarray, routine_day: np.ndarray, margin: float,
+                 floor_s: float) -> bool:
+    """Whether the gap (s, e) was, at some hour, longer than that hour allowed."""
+    if e - s <= floor_s:
+        return False  # never more than any hour allows
+    cur = s
+    while cur < e:
+        loc = cur + tz_offset_s
+        seg_end = min((math.floor(loc / 3600.0) + 1.0) * 3600.0 - tz_offset_s, e)
+        if seg_end - s > tag_allowed(k, loc, max_gap, routine, routine_day, margin, floor_s):
+            return True
+        cur = seg_end
+    return False
+
+
+@njit(cache=True)
+def _learn_gap(k: int, s: float, e: float, tz_offset_s: float, routine: np.ndarray,
+               routine_day: np.ndarray) -> None:
+    """Write the gap (s, e) into the routine: per hour it covers, how long unheard by its end."""
+    cur = s
+    while cur < e:
+        loc = cur + tz_offset_s
+        seg_end = min((math.floor(loc / 3600.0) + 1.0) * 3600.0 - tz_offset_s, e)
+        day = math.floor(loc / 86400.0)
+        pos = _day_column(routine, routine_day, k, day)
+        if pos >= 0:
+            h = int((loc - day * 86400.0) // 3600.0)
+            routine[k, h, pos] = max(routine[k, h, pos], seg_end - s)
+        cur = seg_end
+
+
 @njit(cache=True)
 def tag_sightings(t: np.ndarray, tag: np.ndarray, gateway: np.ndarray, night: np.ndarray,
                   last_seen: np.ndarray, max_gap: np.ndarray, counts: np.ndarray,
-                  min_count: float, margin: float = 1.5, floor_s: float = 14400.0,
-                  learning: bool = False) -> np.ndarray:
+                  routine: np.ndarray, routine_day: np.ndarray, min_count: float,
+                  margin: float = 1.5, floor_s: float = 14400.0, learn_until: float = -np.inf,
+                  tz_offset_s: float = 0.0) -> np.ndarray:
     """Learn from sightings (time, tag index, gateway index, is-night) and flag wandering.
 
-    Plain reading: the gap since the tag's previous sighting extends its learnt longest gap,
-    unless the gap was itself an alarm (longer than max(margin × longest gap, floor_s)) —
-    while `learning`, any gap up to GAP_LEARN_CAP_S is learnt; a night sighting at a gateway that has seen this tag fewer than `min_count` times before
-    is flagged (True). counts[tag, gateway] then grows, so a new home area is learnt.
+    The gap since the tag's previous sighting is learnt (into its routine and its longest gap)
+    unless it was itself an alarm: longer, at some hour it covered, than that hour allowed
+    (`tag_allowed`). Sightings before `learn_until` learn any gap (learning: nothing is judged
+    yet). A gap of more than GAP_LEARN_CAP_S (a day) is never learnt. A night sighting at a
+    gateway that has seen this tag fewer than `min_count` times before is flagged (True);
+    counts[tag, gateway] then grows, so a new home area is learnt.
     """
     out = np.zeros(t.shape[0], dtype=np.bool_)
     for i in range(t.shape[0]):
         k = tag[i]
         g = gateway[i]
-        if not math.isnan(last_seen[k]):
-            gap = t[i] - last_seen[k]
-            if gap <= max(margin * max_gap[k], floor_s) or (learning
-                                                              and gap <= GAP_LEARN_CAP_S):
+        ti = t[i]
+        s = last_seen[k]
+        if not math.isnan(s) and ti > s:
+            gap = ti - s
+            if gap <= GAP_LEARN_CAP_S and (ti < learn_until or not _gap_alarmed(
+                    k, s, ti, tz_offset_s, max_gap, routine, routine_day, margin, floor_s)):
                 max_gap[k] = max(max_gap[k], gap)
-        last_seen[k] = t[i] if math.isnan(last_seen[k]) else max(t[i], last_seen[k])
+                _learn_gap(k, s, ti, tz_offset_s, routine, routine_day)
+        loc = ti + tz_offset_s
+        _day_column(routine, routine_day, k, math.floor(loc / 86400.0))  # a day heard
+        last_seen[k] = ti if math.isnan(s) else max(ti, s)
         if night[i] and counts[k, g] < min_count:
             out[i] = True
         counts[k, g] += 1.0
@@ -153,12 +264,13 @@ def tag_sightings(t: np.ndarray, tag: np.ndarray, gateway: np.ndarray, night: np
 
 
 @njit(cache=True)
-def tags_not_seen(now: float, last_seen: np.ndarray, max_gap: np.ndarray, margin: float,
-                  floor_s: float) -> np.ndarray:
-    """Tags unseen for longer than margin × their longest learnt gap (at least floor_s)."""
+def tags_not_seen(now: float, last_seen: np.ndarray, max_gap: np.ndarray, routine: np.ndarray,
+                  routine_day: np.ndarray, margin: float, floor_s: float,
+                  tz_offset_s: float = 0.0) -> np.ndarray:
+    """Tags unheard for longer than their routine allows at this hour (`tag_allowed`)."""
     out = np.zeros(last_seen.shape[0], dtype=np.bool_)
     for k in range(last_seen.shape[0]):
         if not math.isnan(last_seen[k]):
-            out[k] = now - last_seen[k] > max(margin * max_gap[k], floor_s)
+            out[k] = now - last_seen[k] > tag_allowed(k, now + tz_offset_s, max_gap, routine,
+                                                      routine_day, margin, floor_s)
     return out
-
