@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -136,6 +137,43 @@ def _sweep_rows(n_rows: int, windows: list[tuple[int, int]], tp_w: float,
     return sweep, win_id, scorable
 
 
+@njit(cache=True)
+def _scan(s: np.ndarray, sweep: np.ndarray, win: np.ndarray, n_windows: int, n_counted: float,
+          fn_w: float, threshold: float, fixed: bool) -> tuple[float, float, float]:
+    """Walk the rows from the highest score down (s sorted descending; sweep and win in the same
+    order), lowering the threshold one distinct score at a time → (best raw score, its threshold,
+    the first lower threshold that scores less; NaN if none). With `fixed`, stop below
+    `threshold` and return the score there."""
+    best_tp = np.full(n_windows, -fn_w)  # an undetected window costs fnWeight
+    fp_total = 0.0
+    best = -n_counted * fn_w
+    best_thr = 1.1
+    low_thr = np.nan
+    tp_sum = best
+    i = 0
+    n = s.shape[0]
+    while i < n:
+        thr = s[i]
+        if fixed and thr < threshold:
+            break
+        # every row at this threshold becomes a detection at once
+        while i < n and s[i] == thr:
+            w = win[i]
+            if w < 0:
+                fp_total += sweep[i]
+            elif sweep[i] > best_tp[w]:
+                tp_sum += sweep[i] - best_tp[w]
+                best_tp[w] = sweep[i]
+            i += 1
+        if fixed or tp_sum + fp_total > best + 1e-12:
+            best = tp_sum + fp_total
+            best_thr = thr
+            low_thr = np.nan
+        elif math.isnan(low_thr) and tp_sum + fp_total < best - 1e-12:
+            low_thr = thr  # the first threshold below the best plateau that loses
+    return best, best_thr, low_thr
+
+
 def corpus_score(files: list[DataFile], scores: dict[str, np.ndarray], cost: dict[str, float],
                  threshold: float | None = None, middle: bool = False
                  ) -> tuple[float, float, int]:
@@ -157,31 +195,12 @@ def corpus_score(files: list[DataFile], scores: dict[str, np.ndarray], cost: dic
     sweep = np.concatenate(all_sweep)
     win = np.concatenate(all_win)
     counted = np.unique(win[win >= 0])
-    best_tp = np.full(offset, -cost["fnWeight"])  # an undetected window costs fnWeight
     order = np.argsort(-s, kind="stable")
-    fp_total = 0.0
-    best, best_thr = -len(counted) * cost["fnWeight"], 1.1
-    low_thr: float | None = None
-    tp_sum = best
-    i = 0
-    while i < len(order):
-        thr = s[order[i]]
-        if threshold is not None and thr < threshold:
-            break
-        # every row at this threshold becomes a detection at once
-        while i < len(order) and s[order[i]] == thr:
-            r = order[i]
-            if win[r] < 0:
-                fp_total += sweep[r]
-            elif sweep[r] > best_tp[win[r]]:
-                tp_sum += sweep[r] - best_tp[win[r]]
-                best_tp[win[r]] = sweep[r]
-            i += 1
-        if threshold is not None or tp_sum + fp_total > best + 1e-12:
-            best, best_thr = tp_sum + fp_total, float(thr)
-            low_thr = None
-        elif low_thr is None and tp_sum + fp_total < best - 1e-12:
-            low_thr = float(thr)  # the first threshold below the best plateau that loses
+    best, best_thr, low_thr = _scan(s[order], sweep[order], win[order], offset,
+                                    float(len(counted)), cost["fnWeight"],
+                                    -np.inf if threshold is None else threshold,
+                                    threshold is not None)
+    low_thr = None if math.isnan(low_thr) else low_thr
     if middle and threshold is None:
         # Every threshold in (low_thr, best_thr] scores the best; the middle is the least tied
         # to these files' exact scores (what a threshold carried to other files needs).
@@ -219,11 +238,14 @@ def _bounds(files: list[DataFile], cost: dict[str, float]) -> tuple[float, float
 
 def detect_corpus(files: list[DataFile], params: np.ndarray | None = None
                   ) -> dict[str, np.ndarray]:
-    from gateway.kernels.anomaly import DEFAULT_PARAMS, detect_series
+    from gateway.kernels.anomaly import DEFAULT_PARAMS, P_PROBATION, detect_series
 
-    p = DEFAULT_PARAMS if params is None else params
-    return {f.name: detect_series(f.timestamps.astype(np.int64).astype(np.float64), f.values, p)
-            for f in files}
+    p = (DEFAULT_PARAMS if params is None else params).copy()
+    out = {}
+    for f in files:
+        p[P_PROBATION] = probation_length(len(f.values))  # what NAB tells every detector
+        out[f.name] = detect_series(f.timestamps.astype(np.int64).astype(np.float64), f.values, p)
+    return out
 
 
 def published_scores(nab: Path, files: list[DataFile], folder: str) -> dict[str, np.ndarray]:
