@@ -3,21 +3,33 @@
 One pass, O(1) work per reading, all state in numpy arrays so the same kernel serves a live
 stream (call `detect_batch` with a batch of one or many) and a whole file (`detect_series`).
 
-Per reading it forms six raw "surprises":
-  f0 point deviation |x − m| / d from a slow EWMA mean m and mean absolute deviation d;
-  f1 deviation from the time-of-day profile (per-slot EWMA; daily cycles are the common case);
-  f2, f3 short EWMA averages of f0 and f1 (bursts, changed volatility, denser spikes);
-  f4 level shift |short mean − slow mean| / d;
-  f5 sequence novelty: how rarely the last three quantised values have been seen in this order.
-Each feature is turned into a surprise −ln p, where p is the feature's empirical tail probability
-against its own history (the conformal p-value (#earlier values ≥ this one + 1) / (#earlier + 1),
-from a cumulative histogram; a value beyond the highest bin seen so far has its tail extrapolated,
-p = (1 − (1 − e^(−tail·bins beyond)) ) / (#earlier + 1), so that a far outlier outranks a near one
-even in a short history and short and long series reach the same scores). So a series whose spikes recur does not alarm on every spike — they
-are not rare — while a value beyond anything seen is, and scores of different series are on one
-scale (what a corpus-wide threshold needs). The largest surprise is squashed into [0, 1), and a
-score that does not beat the last alarm within `suppress` readings is damped: NAB and people alike
-only want the first alarm of an episode.
+Three layers, per reading:
+
+1. Raw surprise. Six features:
+     f0 point deviation |x − m| / d from a slow EWMA mean m and mean absolute deviation d;
+     f1 deviation from the time-of-day profile (per-slot EWMA; daily cycles are the common case);
+     f2, f3 short EWMA averages of f0 and f1 (bursts, changed volatility, denser spikes);
+     f4 level shift |short mean − slow mean| / d;
+     f5 sequence novelty: how rarely the last three quantised values have been seen in this order.
+   Each is counted into a cumulative histogram of its own history, and the reading's p-value is
+   (#earlier values in its bin or above + 1) / (#earlier + 1) for the rarest of the six (a bin
+   above the highest seen so far extrapolates the tail: the count becomes e^(−tail·bins beyond)
+   − 1, so a far outlier outranks a near one even in a short history). raw = 1 − p^(1/8).
+2. Anomaly likelihood (the idea of Numenta's HTM detector, done here with running moments): the
+   average of the last `lik_k` raw scores is compared with the distribution of that average so
+   far (mean and variance over all history, forgetting at `a_long` once that is shorter); the
+   score is the Gaussian tail Q of its z value on HTM's log scale, −log10(Q) / 10 (Q = 1e-3 →
+   0.3; capped at 1). A single surprising reading among many ordinary ones barely moves the
+   average; a run of them, or a series that changes its behaviour, does.
+3. Value beyond everything seen: a reading more than `spatial` × (max − min) outside the range
+   seen so far scores 1 (HTM's NAB detector does the same).
+
+Nothing scores during the first `warm` × `probation` readings (learning; NAB gives every detector
+a probationary period of 15 % of a file, at most 750 rows, and the gateway sets a fixed
+`probation`, see gateway/anomaly_watch.py). After an alarm (score > `alarm`) the scores of the
+next `suppress` × `probation` readings are multiplied by `damp` (0: silenced) unless they beat the
+alarm by `rise` (1: never): people and NAB alike want the first alarm of an episode, and NAB
+charges every further detection outside a window as a false positive.
 """
 
 from __future__ import annotations
@@ -27,13 +39,14 @@ import math
 import numpy as np
 from numba import njit
 
-# params: index → meaning. Defaults: the best point of bench/nab.py's grid on NAB's 55 development
-# files (its leave-one-category-out score is the honest estimate; docs/kernels.md)
+# params: index → meaning. Defaults: the grid point that bench/nab.py's leave-one-category-out
+# search picks for most folds on NAB's 55 development files (docs/kernels.md); `probation` is the
+# live pipeline's (432 readings = 3 days of 10-minute windows); bench/nab.py sets NAB's per file
 P_A_SLOW, P_A_SHORT, P_A_SLOT, P_SLOTS, P_WARM, P_SUPPRESS, P_A_AVG, P_DAMP, P_BINS, \
     P_LEARN_RANGE, P_A_NOVEL, P_BURN, P_ALARM, P_RISE, P_TAIL, P_PROBATION, P_LIK_K, P_A_LONG, \
     P_MIN_SD, P_SPATIAL = range(20)
-DEFAULT_PARAMS = np.array([0.03, 0.2, 0.02, 48.0, 0.6, 0.15, 0.1, 0.0, 32.0, 600.0, 0.05, 30.0,
-                           0.3, 1.0, 0.3, 432.0, 32.0, 0.0001, 0.001, 0.05])
+DEFAULT_PARAMS = np.array([0.03, 0.2, 0.02, 48.0, 1.0, 0.15, 0.1, 0.0, 32.0, 600.0, 0.05, 30.0,
+                           0.3, 1.0, 1.0, 432.0, 32.0, 0.0001, 0.001, 0.05])
 MAX_LIK_K = 32  # longest short average of the raw score (ring buffer in the scalar state)
 N_FEATURES = 6
 N_HIST = 64  # histogram bins per feature
