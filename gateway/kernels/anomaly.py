@@ -282,6 +282,12 @@ def detect_batch(t: np.ndarray, x: np.ndarray, params: np.ndarray, st: np.ndarra
     st[S_RIDX] = ridx
 
 
+def file_probation(n_rows: int) -> float:
+    """NAB's probationary period for a whole file: 15 % of its rows, at most 750 — what an
+    offline run over a file (machimori detect, bench/nab.py) gives the detector."""
+    return float(min(math.floor(0.15 * n_rows), 750))
+
+
 def detect_series(t: np.ndarray, x: np.ndarray,
                   params: np.ndarray = DEFAULT_PARAMS) -> np.ndarray:
     """Anomaly score in [0, 1] for every reading of one series, from a fresh state."""
