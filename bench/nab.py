@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/nab.py [--nab ../shared/data/nab] [--results DIR] [--per-file]
 
-One run prints, scored by the same code: the detector's cross-validated score (parameters chosen
-by leave-one-category-out over a small grid), its in-sample score (the grid point best on all
-files: the shipped defaults), and Numenta HTM and ARTime from their published score files.
+One run prints, scored by the same code: the detector's cross-validated score (parameters and
+threshold chosen by leave-one-category-out over a small grid), the shipped defaults' in-sample
+score (the defaults are the grid point most folds pick), and Numenta HTM and ARTime from their
+published score files. The detector is told NAB's probationary period of each file (the
+`probation` parameter), as NAB tells every detector.
 
 Scoring follows NAB (github numenta/NAB, nab/sweeper.py and the NAB whitepaper):
 - each labelled window is scored by its *earliest* detection: scaledSigmoid(position) / scaledSigmoid(-1)
@@ -16,6 +18,7 @@ Scoring follows NAB (github numenta/NAB, nab/sweeper.py and the NAB whitepaper):
 - one threshold for the whole corpus per profile, chosen to maximise the corpus score;
 - normalised as 100 × (raw − null) / (perfect − null), null = no detection at all, perfect = a
   detection on the first row of every window.
+The walk down the thresholds is a numba loop (`_scan`), so the 72-point search takes seconds.
 """
 
 from __future__ import annotations
