@@ -3,6 +3,10 @@
 temperature, a household's power. Its score goes into the summary; a score at or above the
 alarm level (the detector already damps the repeats of one episode) raises an `anomaly` event.
 
+The detector's `probation` (readings it learns before scoring, and the unit of its rest after an
+alarm) is fixed here at LIVE_PROBATION = 432 readings: three days of 10-minute windows, about
+what NAB's 15 % gives a two-to-three-week file (docs/kernels.md).
+
 State is plain numpy arrays per series; `snapshot()` / `restore()` turn it into one `.npz`
 so that what was learnt survives a restart (written atomically by `save()`).
 """
@@ -20,15 +24,18 @@ from .kernels import anomaly
 
 State = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _PARTS = ("st", "slots", "ngrams", "tails")
+LIVE_PROBATION = 432.0
 
 
 class SeriesAnomaly:
     """score(device, end, {channel: value}) -> ({channel: score}, [event bodies])."""
 
     def __init__(self, tz_offset_s: float = 9 * 3600,
-                 params: np.ndarray = anomaly.DEFAULT_PARAMS):
+                 params: np.ndarray = anomaly.DEFAULT_PARAMS,
+                 probation: float = LIVE_PROBATION):
         self.tz_offset_s = tz_offset_s  # time-of-day profiles are local
-        self.params = params
+        self.params = params.copy()
+        self.params[anomaly.P_PROBATION] = probation
         self.alarm = float(params[anomaly.P_ALARM])
         self.states: dict[str, State] = {}  # key "<device>/<channel>"
         self._t = np.zeros(1)
@@ -68,15 +75,19 @@ class SeriesAnomaly:
 
     def restore(self, saved: dict[str, np.ndarray]) -> int:
         """Series restored; none when the saved parameters differ (their state means
-        something else): the detectors then learn afresh."""
+        something else), and not a series whose arrays are not the shape this kernel keeps: the
+        detectors then learn afresh."""
         if "params" not in saved or not np.array_equal(saved["params"], self.params):
             return 0
-        i = 0
+        shapes = [a.shape for a in anomaly.new_state(self.params)]
+        i = restored = 0
         while f"key_{i}" in saved:
-            self.states[str(saved[f"key_{i}"])] = tuple(  # type: ignore[assignment]
-                np.array(saved[f"{name}_{i}"], dtype=np.float64) for name in _PARTS)
+            parts = tuple(np.array(saved[f"{name}_{i}"], dtype=np.float64) for name in _PARTS)
+            if [a.shape for a in parts] == shapes:  # else not this kernel's state: learn afresh
+                self.states[str(saved[f"key_{i}"])] = parts  # type: ignore[assignment]
+                restored += 1
             i += 1
-        return i
+        return restored
 
     def save(self, path: Path) -> None:
         """Atomically: a temporary file, fsync, rename."""

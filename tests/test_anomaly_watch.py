@@ -153,6 +153,31 @@ def test_unreadable_or_foreign_state_is_not_restored(tmp_path: Path) -> None:
     assert SeriesAnomaly().load(tmp_path / "bad.npz") == 0
     assert SeriesAnomaly().load(tmp_path / "missing.npz") == 0
     assert SeriesAnomaly().load(path) == 1
+    # the right parameters but arrays of another shape (another kernel's state): not restored
+    with np.load(path) as z:
+        saved = {k: z[k] for k in z.files}
+    saved["tails_0"] = saved["tails_0"][:, :10]
+    fresh = SeriesAnomaly()
+    assert fresh.restore(saved) == 0 and fresh.states == {}
+
+
+def test_the_live_probation_is_fixed_and_nothing_alarms_while_learning() -> None:
+    """The live series learn for LIVE_PROBATION windows (three days of 10-minute windows) before
+    they score, whatever the parameters passed; a jump during those days raises no event."""
+    from gateway.anomaly_watch import LIVE_PROBATION
+
+    det = SeriesAnomaly(params=anomaly.DEFAULT_PARAMS)
+    assert det.params[anomaly.P_PROBATION] == LIVE_PROBATION == 432
+    rng = np.random.default_rng(1)
+    events = []
+    for k in range(int(LIVE_PROBATION)):
+        v = 25.0 + rng.normal(0, 0.2) + (30.0 if k == 300 else 0.0)
+        scores, ev = det.score("heat-001", T0 + k * 600, {"air_c": v})
+        assert scores["air_c"] == 0.0
+        events += ev
+    assert events == []
+    _scores, ev = det.score("heat-001", T0 + LIVE_PROBATION * 600, {"air_c": 90.0})
+    assert len(ev) == 1 and ev[0]["channel"] == "air_c" and ev[0]["score"] == 1.0
 
 
 CHILD = """

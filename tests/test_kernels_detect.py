@@ -167,8 +167,9 @@ def test_dwell_time() -> None:
 
 
 def test_recurring_spikes_stop_alarming_but_a_new_kind_of_spike_does() -> None:
-    """Scores are tail probabilities against each surprise's own history: a spike that recurs every
-    50 readings becomes ordinary, a spike twice as large as any before is rare."""
+    """Raw surprises are tail probabilities against each feature's own history and the score is
+    their likelihood: a spike that recurs every 50 readings becomes ordinary, a spike twice as
+    large as any before (beyond the range seen) alarms."""
     rng = np.random.default_rng(5)
     n = 3000
     t = np.arange(n, dtype=np.float64) * 300.0
@@ -176,14 +177,71 @@ def test_recurring_spikes_stop_alarming_but_a_new_kind_of_spike_does() -> None:
     x[::50] += 5.0
     x[2525] += 10.0  # off the 50-reading beat, and larger than any spike so far
     params = anomaly.DEFAULT_PARAMS.copy()
-    params[anomaly.P_SUPPRESS] = 0  # the raw score, without the repeat-alarm damping
+    params[anomaly.P_SUPPRESS] = 0  # the score itself, without the rest after an alarm
     s = anomaly.detect_series(t, x, params)
     late_spikes = s[1500:2500:50]
-    assert np.median(late_spikes) < params[anomaly.P_ALARM] < 0.85 < s[2525]
-    assert s[2525] >= np.quantile(late_spikes, 0.95)
-    # with the damping, an alarm is not repeated for readings that do not clearly beat it
+    assert late_spikes.max() < params[anomaly.P_ALARM] < s[2525]
+    # with the rest, an alarm is not repeated for readings that do not clearly beat it
     damped = anomaly.detect_series(t, x)
     assert (np.diff(np.flatnonzero(damped >= params[anomaly.P_ALARM])) > 1).all()
+
+
+def test_nothing_scores_in_the_probation_and_a_value_beyond_the_range_scores_1() -> None:
+    rng = np.random.default_rng(6)
+    n = 1500
+    t = np.arange(n, dtype=np.float64) * 600.0
+    x = 5.0 + rng.normal(0, 1.0, n)
+    x[100] = 40.0  # during the probation: learnt, never scored
+    x[1200] = 60.0  # beyond everything seen by far more than `spatial` of the range
+    params = anomaly.DEFAULT_PARAMS.copy()
+    params[anomaly.P_PROBATION] = 400
+    s = anomaly.detect_series(t, x, params)
+    assert (s[:400] == 0).all()
+    assert s[1200] == 1.0
+    assert (s[400:1200] < params[anomaly.P_ALARM]).all()  # plain noise, one spike long learnt
+
+
+def test_a_run_of_unusual_readings_alarms_where_each_alone_would_not() -> None:
+    """The likelihood layer: the noise doubles for a stretch without leaving the range seen;
+    no single reading is extreme, but their average surprise is: one alarm, within the stretch."""
+    rng = np.random.default_rng(7)
+    n = 4000
+    t = np.arange(n, dtype=np.float64) * 600.0
+    x = rng.normal(0, 1.0, n)
+    x[:20] = [4.5, -4.5] * 10  # the range is wide from the start
+    x[3000:3200] = np.clip(rng.normal(0, 2.2, 200), -4.4, 4.4)
+    s = anomaly.detect_series(t, x)
+    alarm = anomaly.DEFAULT_PARAMS[anomaly.P_ALARM]
+    assert (s[600:3000] < alarm).all()
+    hits = np.flatnonzero(s[3000:3200] >= alarm)
+    assert len(hits) == 1
+
+
+def test_the_rest_after_an_alarm_scales_with_the_probation() -> None:
+    """Two shifts to new levels 100 readings apart: a rest of 0.15 × 400 = 60 readings lets the
+    second one alarm; a rest of 0.15 × 1000 = 150 silences it (one episode)."""
+    rng = np.random.default_rng(8)
+    n = 3000
+    t = np.arange(n, dtype=np.float64) * 600.0
+    x = rng.normal(0, 1.0, n)
+    x[2000:] += 8.0
+    x[2100:] += 8.0
+    alarm = anomaly.DEFAULT_PARAMS[anomaly.P_ALARM]
+    for probation, alarms in ((400.0, 2), (1000.0, 1)):
+        params = anomaly.DEFAULT_PARAMS.copy()
+        params[anomaly.P_PROBATION] = probation
+        s = anomaly.detect_series(t, x, params)
+        assert np.count_nonzero(s[2000:] >= alarm) == alarms, probation
+
+
+def test_inline_log_matches_math_log() -> None:
+    import math
+
+    buf = np.empty(1)
+    bits = buf.view(np.int64)
+    ys = np.concatenate([np.linspace(1.0, 3.0, 999), np.logspace(-12, 12, 999)])
+    err = max(abs(anomaly._ln(float(y), buf, bits) - math.log(y)) for y in ys)
+    assert err < 1e-8
 
 
 def test_an_absent_day_does_not_enter_the_household_profile() -> None:

@@ -79,7 +79,7 @@ def _open_out(path: str | None) -> IO[str]:
 def run_detect(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from gateway.kernels.anomaly import detect_series
+    from gateway.kernels.anomaly import DEFAULT_PARAMS, P_PROBATION, detect_series, file_probation
 
     stamps: list[str] = []
     local: list[float] = []
@@ -114,7 +114,9 @@ def run_detect(args: argparse.Namespace) -> int:
             stamps.append(row[0].strip())
             local.append(wall.timestamp())
             values.append(v)
-    scores = detect_series(np.array(local), np.array(values))
+    params = DEFAULT_PARAMS.copy()
+    params[P_PROBATION] = file_probation(len(values))  # a whole file: NAB's rule
+    scores = detect_series(np.array(local), np.array(values), params)
     out = _open_out(args.out)
     try:
         w = csv.writer(out, lineterminator="\n")
