@@ -126,7 +126,7 @@ class Pipeline:
         self.people = PeopleCounter(people_secret, rssi_floor_dbm=w.people_rssi_floor_dbm,
                                     min_sightings=int(w.people_min_sightings),
                                     stationary_s=w.people_stationary_s)
-        self.anomaly = SeriesAnomaly(self.watch.tz_offset_s)
+        self.anomaly = SeriesAnomaly(self.watch.tz_offset_s, interval_s=cfg.summary_interval_s)
         self.presence = Presence()
         self.last_seen: dict[str, float] = {}
         self.pending: list[Pending] = []

@@ -21,7 +21,7 @@ from machimori.contract import mqtt as contract
 
 ADDR = "F0:00:00:00:00:01"
 T0 = 1_785_715_200.0
-STEP = 300.0  # five-minute windows: two days are 576 of them
+STEP = 600.0  # ten-minute windows: the live probation (three days) is 432 of them, 576 are four days
 SPIKE = 500  # the window where the surface sensor jumps
 
 
@@ -231,3 +231,27 @@ def test_learnt_series_survive_sigkill(tmp_path: Path) -> None:
     got = [m.body["anomaly"] for m in run_heat(again, range(k, k + 100), rng)
            if m.message == "summary"]
     assert got == want
+
+
+def test_the_live_probation_is_three_days_whatever_the_summary_interval(tmp_path: Path) -> None:
+    from gateway.anomaly_watch import LIVE_PROBATION_S
+
+    for interval, readings in ((600.0, 432), (60.0, 4320), (300.0, 864)):
+        cfg = GatewayConfig(id="gw-01", data_dir=tmp_path, summary_interval_s=interval,
+                            devices=config(tmp_path).devices)
+        p = Pipeline(cfg)
+        assert p.anomaly.params[anomaly.P_PROBATION] == readings
+        assert readings * interval == LIVE_PROBATION_S
+
+
+def test_the_state_file_is_written_only_when_something_was_learnt(tmp_path: Path) -> None:
+    det = SeriesAnomaly()
+    path = tmp_path / "anomaly_state.npz"
+    assert det.save(path) is True  # no file yet: written (empty)
+    assert det.save(path) is False  # nothing scored since: the SD card is left alone
+    det.score("heat-001", T0, {"air_c": 30.0})
+    assert det.save(path) is True and det.save(path) is False
+    again = SeriesAnomaly()
+    assert again.load(path) == 1
+    assert all(np.array_equal(a, b) for a, b in
+               zip(again.states["heat-001/air_c"], det.states["heat-001/air_c"], strict=True))
