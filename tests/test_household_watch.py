@@ -66,6 +66,14 @@ def pulse_cfg(port: str, pulses_per_kwh: float) -> GatewayConfig:
                          watch=SETTINGS)
 
 
+def read_line(bridges: MeterBridges, now: float) -> list[tuple[str, bytes, float]]:
+    """What the gateway's serial reader hands the pipeline once the bridge's line arrives."""
+    got: list[tuple[str, bytes, float]] = []
+    wait_for(lambda: bool(got.extend(bridges.poll(now)) or got), 10, "the bridge's line",
+             every=0.001)
+    return got
+
+
 def run_pulse_meter(power_w: np.ndarray, pulses_per_kwh: float, until: float,
                     p: Pipeline, bridge: MeterBridge, bridges: MeterBridges,
                     start: float = MIDNIGHT) -> list[dict]:
@@ -82,9 +90,7 @@ def run_pulse_meter(power_w: np.ndarray, pulses_per_kwh: float, until: float,
         t += 60.0
         bridge.count = int(count[int(t - MIDNIGHT)])
         bridge.line()
-        got: list = []
-        wait_for(lambda: bool(got.extend(bridges.poll(t)) or got), 10, "the bridge's line",
-                 every=0.001)
+        got = read_line(bridges, t)
         for dev, raw, ts in got:
             p.on_pulse_line(dev, raw, ts)
         events += [m.body for m in p.tick(t + 0.5) if m.kind in HOUSEHOLD_KINDS]
