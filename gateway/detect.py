@@ -142,9 +142,9 @@ class MeterWatch:
         for st, _ in self.state.values():
             for i in (watch.M_ACTIVE_AT, watch.M_HIGH_SINCE, watch.M_LEARN_UNTIL, watch.M_T):
                 st[i] += delta_s
-            # The open span no longer lines up with the clock: drop it (the last judged span's
-            # mean stays, so the next full span is compared with it).
-            st[watch.M_SPAN], st[watch.M_SPAN_WH], st[watch.M_SPAN_COVER] = -1.0, 0.0, 0.0
+            # The open span keeps its energy: after an outage the next reading continues it or
+            # closes it (judged if at least half covered); dropping it at every restart would
+            # leave a gateway that restarts often with no span ever judged.
 
 
 class TagWatch:

@@ -250,3 +250,32 @@ def test_an_old_layout_state_file_is_learnt_afresh_not_a_crash(tmp_path: Path) -
     assert [m for m in again.tick(t + 60) if m.kind in HOUSEHOLD_KINDS] == []
     st_new, _ = again.meter_watch.state[0]
     assert st_new[watch.M_LEARN_UNTIL] >= t + 9 * 3600 + LEARN_DAYS * DAY - 61
+
+
+def test_a_gateway_that_restarts_often_still_judges_activity(tmp_path: Path) -> None:
+    """Restarted every 20 min, 2 min down each time (the readings of those minutes lost): the
+    open span goes through state.json and `resume`, so every hour is still judged — an ordinary
+    day raises nothing, and the household that stops is still found."""
+    days = 6.0
+    power = household_w(days, STOP_AT, seed=13)
+    cfg = GatewayConfig(id="gw-01", data_dir=tmp_path, summary_interval_s=60.0,
+                        devices=(Device(id="meter-001", kind="meter", household="hh-1"),),
+                        watch=SETTINGS)
+    p = Pipeline(cfg)
+    learnt = MIDNIGHT + LEARN_DAYS * DAY
+    events = routeb_events(p, power, MIDNIGHT, learnt)
+    t = learnt
+    while t < MIDNIGHT + days * DAY:
+        events += routeb_events(p, power, t, t + 18 * 60)
+        state.save(tmp_path / state.FILE, state.snapshot(p))
+        t += 20 * 60  # killed; back two minutes later
+        p = Pipeline(cfg)
+        assert state.load_into(p, tmp_path / state.FILE) == "restored"
+        p.resume(t)
+    assert [e["ts"] for e in events if e["ts"] < STOP_AT] == []
+    out = [e for e in events if e["kind"] == "no_sign_of_life"]
+    assert len(out) == 1, events
+    # Each restart moves the household's clocks on by its two minutes (an outage is no
+    # evidence of absence): about 36 of them between the last use and the alarm.
+    window = no_life_window(p)
+    assert STOP_AT + window < out[0]["ts"] <= STOP_AT + window + 2 * watch.ACTIVITY_SPAN_S + 3600
