@@ -116,20 +116,23 @@ class MeterWatch:
 
     def close(self, row: int, end: float, power_w: float | np.ndarray,
               ts: np.ndarray | None = None) -> list[dict[str, Any]]:
-        """One power value at `end`, or instantaneous readings `power_w` at times `ts`."""
+        """One power value at `end` (the mean since the previous one, from the meter's energy
+        register: its resolution is one pulse, 1000 / pulses_per_kwh Wh), or instantaneous
+        readings `power_w` at times `ts` (Route-B E7, 1 W resolution)."""
         t = np.array([end]) if ts is None else ts
         p = np.array([power_w]) if ts is None else np.asarray(power_w, dtype=np.float64)
         local = t + self.s.tz_offset_s
         if row not in self.state:
             self.state[row] = watch.new_meter_state(float(local[0]), self.s.learn_days)
         st, profile = self.state[row]
+        d = self.devices[row]
+        quantum_wh = 1000.0 / d.pulses_per_kwh if ts is None else 0.0
         got = watch.meter_watch(local, p, self.s.activity_w, self.s.high_w, self.s.margin,
                                 self.s.flat_floor_s, self.s.rise_min_wh, self.s.rise_frac, st,
-                                profile, self.s.high_floor_s)
+                                profile, self.s.high_floor_s, watch.ACTIVITY_SPAN_S, quantum_wh)
         flags = int(got[-1]) | int(np.bitwise_or.reduce(got) & MORNING_ONCE)
         new = flags & ~self.prev[row]
         self.prev[row] = flags & ~MORNING_ONCE
-        d = self.devices[row]
         return [event(name, d.id, end, household=d.household or d.id,
                       power_w=round(float(p[-1]), 1))
                 for bit, name in METER_FLAGS if new & bit]
@@ -139,6 +142,9 @@ class MeterWatch:
         for st, _ in self.state.values():
             for i in (watch.M_ACTIVE_AT, watch.M_HIGH_SINCE, watch.M_LEARN_UNTIL, watch.M_T):
                 st[i] += delta_s
+            # The open span keeps its energy: after an outage the next reading continues it or
+            # closes it (judged if at least half covered); dropping it at every restart would
+            # leave a gateway that restarts often with no span ever judged.
 
 
 class TagWatch:

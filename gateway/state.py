@@ -25,6 +25,7 @@ from .kernels import watch
 log = logging.getLogger("machimori.gateway.state")
 FILE = "state.json"
 VERSION = 1
+OLD_METER_STATE_SIZE = 10  # a household's watch state before activity was judged per span
 
 
 class StateError(ValueError):
@@ -105,15 +106,23 @@ def _restore(p: Any, doc: dict[str, Any]) -> None:
         row = meter_rows.get(did)
         if row is None:
             continue
-        mw.prev[row] = int(m["prev_flags"])
         if m.get("routeb"):
             p._routeb.add(row)
         if "state" in m:
             st = np.array([_nan(x) for x in m["state"]])
             profile = np.array(m["profile"], dtype=np.float64)
-            if st.shape != (watch.METER_STATE_SIZE,) or profile.shape != (watch.HOURS_PER_WEEK, 2):
+            if st.shape == (OLD_METER_STATE_SIZE,) and profile.shape == (watch.HOURS_PER_WEEK, 2):
+                # Layout 1 judged activity reading by reading: its flat runs are not this
+                # layout's. The household is learnt afresh (its other devices keep theirs).
+                log.warning("meter %s: household watch state from an older layout; "
+                            "learning it afresh", did)
+                p.counters["meter_state_relearn"] += 1
+            elif st.shape != (watch.METER_STATE_SIZE,) or profile.shape != (
+                    watch.HOURS_PER_WEEK, 2):
                 raise ValueError(f"meter {did}: state of the wrong shape")
-            mw.state[row] = (st, profile)
+            else:
+                mw.state[row] = (st, profile)
+                mw.prev[row] = int(m["prev_flags"])
         if "anchor" in m:
             t, c = m["anchor"]
             p._meter_prev[did] = (float(t), float(c))

@@ -133,7 +133,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
         from .demo_watch import setup as setup_watch
 
-        watch_accounts = setup_watch(db, data, town)
+        watch_accounts = setup_watch(db, data, town, args.speed)
         if args.sms_url:
             sms_url, sms_env = args.sms_url, {}
         else:

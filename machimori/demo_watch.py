@@ -1,6 +1,11 @@
 """The demo's watch: every simulated resident is a person under watch with consent, a family
 member (tier 1) and the area's 民生委員, 地域包括支援センター and city staff (tiers 2–4), with
-made-up phone numbers; a 民生委員 and one family member get accounts for the responders' app."""
+made-up phone numbers; a 民生委員 and one family member get accounts for the responders' app.
+
+The collector's clock is the wall clock, the town's is `--speed` times faster: the demo's
+escalation policies are the defaults (collector/watch/engine.py) divided by the speed, so the
+resident who is asked first (household inactivity) has 30 simulated minutes to answer — one
+real minute at ×30 — before the chain starts, as in the field."""
 
 from __future__ import annotations
 
@@ -11,8 +16,29 @@ from typing import Any
 FAMILY_USER = "family-003"  # person-003 presses SOS early in every demo town
 
 
-def setup(db_path: Path, data: Path, town: Any) -> dict[str, str]:
-    """Create the watch's people once; returns {user: password} for the app accounts."""
+def set_policies(db: Any, speed: float) -> None:
+    """Every severity's default chain, its waits in simulated time (divided by `speed`)."""
+    import json
+
+    from collector.watch.engine import DEFAULT_POLICIES
+
+    db.begin()
+    try:
+        for sev, pol in sorted(DEFAULT_POLICIES.items()):
+            steps = [(s.tier, s.wait_s / speed) for s in pol.steps]
+            db.execute("INSERT INTO watch_policies (severity, steps, renotify_s, ask_s) "
+                       "VALUES (?,?,?,?) ON CONFLICT (severity) DO UPDATE SET steps="
+                       "excluded.steps, renotify_s=excluded.renotify_s, ask_s=excluded.ask_s",
+                       (sev, json.dumps(steps), pol.renotify_s / speed, pol.ask_s / speed))
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+
+
+def setup(db_path: Path, data: Path, town: Any, speed: float = 1.0) -> dict[str, str]:
+    """Create the watch's people once (the policies at every start, for this `speed`);
+    returns {user: password} for the app accounts."""
     from collector.store import connect, migrate
     from collector.users import add_user
     from collector.watch import crypto
@@ -31,6 +57,7 @@ def setup(db_path: Path, data: Path, town: Any) -> dict[str, str]:
     db = connect(db_path)
     try:
         migrate(db)
+        set_policies(db, speed)
         if db.execute("SELECT 1 FROM watch_persons LIMIT 1").fetchone():
             return dict(ln.split(" ", 1) for ln in creds_file.read_text().splitlines()
                         if " " in ln) if creds_file.exists() else {}

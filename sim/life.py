@@ -215,13 +215,19 @@ def schedule_anomalies(town: Town, rng: np.random.Generator,
 WANDER_AT_S = 600.0  # ten minutes after the start, until 04:55 (night ends at 05:00)
 WANDER_UNTIL_H = 4.0 + 55.0 / 60.0
 NO_LIFE_UNTIL_H = 12.0  # the household's morning never comes, until noon
+# ... and its last sign of life was the previous day's breakfast: no supper, no morning since.
+# The household watch raises no_sign_of_life once the household has gone 1.5 × its longest
+# learnt quiet run (a night, about 10 h) without activity — about 15 h: in the small hours,
+# before a dawn start, so the demo's gateways report it in their first window.
+NO_LIFE_SINCE_H = 8.0
 
 
 def _dawn_anomalies(town: Town, start: float) -> list[Anomaly]:
     """Incidents only a start before dawn shows: night wandering (night is 22:00–05:00, the
-    gateway's default) and a household with no sign of life through the morning (no morning
-    or evening use; the base load — a refrigerator — goes on). The household is the one whose
-    morning use is largest against its base load: where a missing morning is visible at all."""
+    gateway's default) and a household with no sign of life since the previous day's
+    breakfast through the morning (no supper, no morning use; the base load — a refrigerator —
+    goes on). The household is one with a resident to ask (not the wanderer's) whose morning
+    use is largest against its base load: where a missing morning is visible at all."""
     out: list[Anomaly] = []
     h = local_hours(start + WANDER_AT_S)
     if h < WANDER_UNTIL_H - 5.0 / 60.0 and town.residents:
@@ -230,8 +236,11 @@ def _dawn_anomalies(town: Town, start: float) -> list[Anomaly]:
             end = WANDER_AT_S + (WANDER_UNTIL_H - h) * 3600.0
             out.append(Anomaly("wandering", r.id, WANDER_AT_S, end, r.person, r.household))
     h0 = local_hours(start)
-    if h0 < 6.0 and town.households:
-        hh = max(town.households, key=lambda x: (x.morning_w / x.base_w, x.id))
-        out.append(Anomaly("no_life", hh.id, 0.0, (NO_LIFE_UNTIL_H - h0) * 3600.0,
+    lived = {r.household for r in town.residents} - {a.household for a in out}
+    homes = [x for x in town.households if x.id in lived] or list(town.households)
+    if h0 < 6.0 and homes:
+        hh = max(homes, key=lambda x: (x.morning_w / x.base_w, x.id))
+        since = -(h0 + 24.0 - NO_LIFE_SINCE_H) * 3600.0  # the previous day's NO_LIFE_SINCE_H
+        out.append(Anomaly("no_life", hh.id, since, (NO_LIFE_UNTIL_H - h0) * 3600.0,
                            household=hh.id))
     return out

@@ -1,12 +1,14 @@
 """`machimori demo` shows the watch working: in its first minutes the simulated town raises an
 SOS, a fall, a night wandering and a household with no sign of life, end to end (gateways →
-MQTT → collector → alert engine → the demo's SMS recorder). The gateways start with two weeks
+MQTT → collector → alert engine → the demo's SMS recorder); for the household, the resident is
+asked first and, without a reply, the chain starts. The gateways start with two weeks
 of household watch learnt (machimori/demo_prelearn.py), so they judge from the first window."""
 
 from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,11 +19,14 @@ import numpy as np
 
 from collector.watch.engine import CAUSES_JA
 from machimori.procs import free_port, wait_for
+from sim.town import sim_epoch
 
 # What a responder's phone shows for each incident (the alert's cause, in Japanese).
 WANTED = {"sos": CAUSES_JA["sos"], "fall": CAUSES_JA["fall"],
           "night_wandering": CAUSES_JA["night_wandering"],
-          "no_sign_of_life": (CAUSES_JA["inactivity"], CAUSES_JA["morning_rise_missing"])}
+          "no_sign_of_life": CAUSES_JA["inactivity"],
+          "morning_rise_missing": CAUSES_JA["morning_rise_missing"]}
+ASK = "お変わりありませんか"  # the question to the resident (collector/watch/templates.py)
 
 
 def _sms(path: Path) -> list[dict]:
@@ -38,12 +43,28 @@ def _sms(path: Path) -> list[dict]:
 
 def _told(path: Path) -> set[str]:
     bodies = [m["body"] for m in _sms(path)]
-    got = set()
-    for kind, texts in WANTED.items():
-        texts = (texts,) if isinstance(texts, str) else texts
-        if any(t in b for b in bodies for t in texts):
-            got.add(kind)
-    return got
+    return {kind for kind, text in WANTED.items() if any(text in b for b in bodies)}
+
+
+def _resident_of(db: Path, household: str) -> int:
+    """The demo's number of the person living in `household` (their phones: +8170<n>, their
+    family's +8180<n>; machimori/demo_watch.py)."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        (person,), = con.execute("SELECT id FROM watch_persons WHERE household = ?",
+                                 (household,)).fetchall()
+    finally:
+        con.close()
+    return int(person.removeprefix("person-"))
+
+
+def _asked_then_chain(sms: Path, n: int) -> bool:
+    """The resident was asked first, and — no reply — their family (tier 1) was told."""
+    msgs = _sms(sms)
+    asked = [m["at"] for m in msgs if m["to"] == f"+8170{n:08d}" and ASK in m["body"]]
+    chain = [m["at"] for m in msgs
+             if m["to"] == f"+8180{n:08d}" and CAUSES_JA["inactivity"] in m["body"]]
+    return bool(asked and chain)
 
 
 def test_demo_sends_sos_fall_wandering_and_no_life_sms(tmp_path: Path) -> None:
@@ -61,19 +82,36 @@ def test_demo_sends_sos_fall_wandering_and_no_life_sms(tmp_path: Path) -> None:
     threading.Thread(target=read, daemon=True).start()
     sms = data / "sms.jsonl"
     try:
-        # 04:40 → the hour 06:00–07:00 closes at 07:00: 8400 simulated s, 84 s at ×100.
-        wait_for(lambda: _told(sms) == set(WANTED) or p.poll() is not None, 240,
-                 "SMS for the SOS, the fall, the night wandering and the no-life household")
-        assert p.poll() is None, "".join(lines)
-        assert _told(sms) == set(WANTED)
+        wait_for(lambda: (data / "truth.jsonl").exists() or p.poll() is not None, 120,
+                 "the demo's ground truth")
         truth = {t["kind"]: t for t in map(json.loads, (data / "truth.jsonl").read_text()
                                             .splitlines())}
         assert {"sos", "fall", "wandering", "no_life"} <= set(truth)
         assert truth["wandering"]["detect"] == ["night_wandering"]
+        # The household has shown no sign of life since the previous day's breakfast.
+        assert "no_sign_of_life" in truth["no_life"]["detect"]
+        assert truth["no_life"]["start"] < sim_epoch("2026-08-03T04:40") - 12 * 3600
+        # 04:40 → the hour 06:00–07:00 closes at 07:00: 8400 simulated s, 84 s at ×100; the
+        # no-life household is reported in the gateways' first window, its resident asked,
+        # and 30 simulated minutes later (18 s) the family told.
+        wait_for(lambda: _told(sms) == set(WANTED) or p.poll() is not None, 240,
+                 "SMS for the SOS, the fall, the night wandering and the no-life household")
+        assert p.poll() is None, "".join(lines)
+        assert _told(sms) == set(WANTED)
+        n = _resident_of(data / "collector.sqlite", truth["no_life"]["household"])
+        wait_for(lambda: _asked_then_chain(sms, n) or p.poll() is not None, 120,
+                 "the no-life household's resident asked, then their family told")
+        msgs = _sms(sms)
+        asked = [m for m in msgs if m["to"] == f"+8170{n:08d}"]
+        assert asked and all(ASK in m["body"] for m in asked)  # the resident is only asked
+        told = [m for m in msgs if CAUSES_JA["inactivity"] in m["body"]]
+        # Asked first: nobody hears of the household's inactivity before the resident is asked.
+        assert min(m["at"] for m in told) > min(m["at"] for m in asked)
+        assert told[0]["to"] == f"+8180{n:08d}"  # then the chain, from tier 1 (the family)
         # The wandering resident's family hears about it: the SMS names the incident and goes
         # to the family responder of that person (demo_watch: +8180 and the resident's number).
-        n = int(truth["wandering"]["person"].removeprefix("person-"))
-        to_family = [m for m in _sms(sms) if m["to"] == f"+8180{n:08d}"]
+        w = int(truth["wandering"]["person"].removeprefix("person-"))
+        to_family = [m for m in msgs if m["to"] == f"+8180{w:08d}"]
         assert any(CAUSES_JA["night_wandering"] in m["body"] for m in to_family)
         assert any("SMS →" in ln for ln in lines)  # the console shows who was told
     finally:

@@ -2,9 +2,14 @@
 
 Meter: a per-household profile of energy use by hour of week (EWMA per slot) and the longest
 flat and longest continuous-high runs seen so far; alarms are
-  NO_LIFE      power flat (no change above `activity_w`) for longer than this household ever is
-               (× margin, never less than a floor), or the usual morning rise missing;
+  NO_LIFE      no activity for longer than this household ever goes without (× margin, never
+               less than a floor), or the usual morning rise missing;
   CONTINUOUS   high use without a break for longer than ever seen (× margin): a stove left on.
+Activity is judged on energy per span (ACTIVITY_SPAN_S, lengthened for a coarse meter), never
+on single readings: the mean power of a span must differ from the previous span's by more than
+`activity_w`. A span is long enough that the meter's own resolution (`quantum_wh`: one pulse,
+1000 / pulses_per_kWh Wh) moves its mean by at most half of `activity_w`, and long enough that
+a refrigerator's compressor cycling averages out (docs/kernels.md has the numbers).
 Tags: a tag unseen for longer than its routine allows at this hour of the day (× margin, never
 less than a floor), or seen at night by a gateway where it is rarely seen (wandering risk). SOS
 and fall events bypass all this.
@@ -24,11 +29,18 @@ from numba import njit
 
 NO_LIFE, MORNING_MISSING, CONTINUOUS = 1, 2, 4
 HOURS_PER_WEEK = 168
-# meter state: last power, time of last activity, start of high run, longest flat, longest high,
-# learning ends at, current hour slot, energy this hour, last time, alarm raised this hour
-M_LAST, M_ACTIVE_AT, M_HIGH_SINCE, M_MAX_FLAT, M_MAX_HIGH, M_LEARN_UNTIL, M_HOUR, M_HOUR_WH, \
-    M_T, M_HOUR_ALARM = range(10)
-METER_STATE_SIZE = 10
+# meter state: mean power of the last judged span, time of last activity, start of high run,
+# longest flat, longest high, learning ends at, current hour slot, energy this hour, last time,
+# alarm raised this hour, current span (index), energy in it (Wh), seconds of it covered
+M_SPAN_W, M_ACTIVE_AT, M_HIGH_SINCE, M_MAX_FLAT, M_MAX_HIGH, M_LEARN_UNTIL, M_HOUR, M_HOUR_WH, \
+    M_T, M_HOUR_ALARM, M_SPAN, M_SPAN_WH, M_SPAN_COVER = range(13)
+# Layout 2 (13 values). Layout 1 (10 values, before session 16) judged activity reading by
+# reading; a snapshot in that layout is not migrated (its learnt flat runs mean something else):
+# gateway/state.py drops it and the household is learnt afresh.
+METER_STATE_SIZE = 13
+# Activity is judged on the mean power of one-hour spans: a pulse (1 Wh at 1000 imp/kWh) moves
+# an hour's mean by 1 W, and a refrigerator's on/off cycle (20–60 min) mostly averages out.
+ACTIVITY_SPAN_S = 3600.0
 # Nobody's home shows no change in power for a whole day: a longer flat run seen while learning
 # is an absence, not a habit. Likewise a tag unheard for more than a day while its habits are
 # learnt was away (a hospital stay, a trip), which the watch must not take as normal.
@@ -39,13 +51,25 @@ GAP_LEARN_CAP_S = 86400.0
 def new_meter_state(t0: float, learn_days: float = 14.0) -> tuple[np.ndarray, np.ndarray]:
     """(scalar state, profile[168, 2] = EWMA Wh per hour-of-week slot, samples) for one household."""
     st = np.zeros(METER_STATE_SIZE)
-    st[M_LAST] = np.nan
+    st[M_SPAN_W] = np.nan
     st[M_ACTIVE_AT] = t0
     st[M_HIGH_SINCE] = np.nan
     st[M_LEARN_UNTIL] = t0 + learn_days * 86400.0
     st[M_HOUR] = -1.0
     st[M_T] = t0
+    st[M_SPAN] = -1.0
     return st, np.zeros((HOURS_PER_WEEK, 2))
+
+
+@njit(cache=True)
+def judging_span(span_s: float, quantum_wh: float, activity_w: float) -> float:
+    """Seconds of energy behind each activity judgement: at least `span_s`, and long enough that
+    one quantum of the meter (quantum_wh) moves the span's mean power by at most activity_w / 2.
+    Under a steady load two spans' counts differ by at most one quantum, so the meter's own
+    resolution never looks like someone switching something on."""
+    if quantum_wh <= 0.0 or activity_w <= 0.0:
+        return span_s
+    return max(span_s, 2.0 * quantum_wh * 3600.0 / activity_w)
 
 
 @njit(cache=True)
@@ -57,9 +81,17 @@ def hour_of_week(t_local: float) -> int:
 @njit(cache=True)
 def meter_watch(t: np.ndarray, power_w: np.ndarray, activity_w: float, high_w: float,
                 margin: float, flat_floor_s: float, rise_min_wh: float, rise_frac: float,
-                st: np.ndarray, profile: np.ndarray, high_floor_s: float = 600.0
-                ) -> np.ndarray:
-    """Flags per reading (local times t in s, instantaneous power in W) for one household.
+                st: np.ndarray, profile: np.ndarray, high_floor_s: float = 600.0,
+                span_s: float = ACTIVITY_SPAN_S, quantum_wh: float = 0.0) -> np.ndarray:
+    """Flags per reading (local times t in s, power in W) for one household.
+
+    A reading is the mean power since the previous one (a pulse meter's window) or an
+    instantaneous value (Route-B E7); either way it stands for power × the time since the
+    previous reading. Activity: a span (judging_span(span_s, quantum_wh, activity_w), aligned
+    to local time) whose mean power differs from the previous judged span's by more than
+    `activity_w`; the activity is dated at the span's start (where the two meet). A span less
+    than half covered by readings (an outage) is not judged. A flat run is counted up to the
+    start of the span still open.
 
     During learning only the profile and the longest runs are learnt; afterwards a run longer than
     margin × the longest seen (flat at least `flat_floor_s`) is an alarm, and an hour whose profile
@@ -68,6 +100,7 @@ def meter_watch(t: np.ndarray, power_w: np.ndarray, activity_w: float, high_w: f
     longest seen, and at least `high_floor_s`. An hour with an alarm does not update the profile.
     """
     out = np.zeros(t.shape[0], dtype=np.int64)
+    span = judging_span(span_s, quantum_wh, activity_w)
     for i in range(t.shape[0]):
         ti = t[i]
         p = power_w[i]
@@ -97,14 +130,30 @@ def meter_watch(t: np.ndarray, power_w: np.ndarray, activity_w: float, high_w: f
             st[M_HOUR_WH] = 0.0
             st[M_HOUR_ALARM] = 0.0
         st[M_HOUR_WH] += p * dt / 3600.0
-        last = st[M_LAST]
-        if math.isnan(last) or abs(p - last) > activity_w:
-            flat = ti - st[M_ACTIVE_AT]
-            if learning and st[M_MAX_FLAT] < flat <= FLAT_LEARN_CAP_S:
-                st[M_MAX_FLAT] = flat
-            st[M_ACTIVE_AT] = ti
-        st[M_LAST] = p
-        flat = ti - st[M_ACTIVE_AT]
+        # activity: this reading's energy belongs to the span (k·span, (k+1)·span]
+        k = math.ceil(ti / span) - 1.0
+        if k != st[M_SPAN]:
+            if st[M_SPAN] >= 0.0 and st[M_SPAN_COVER] >= 0.5 * span:
+                mean = st[M_SPAN_WH] * 3600.0 / st[M_SPAN_COVER]
+                prev = st[M_SPAN_W]
+                if math.isnan(prev) or abs(mean - prev) > activity_w:
+                    # dated where the two spans meet: within one span of the real change
+                    at = st[M_SPAN] * span
+                    if at > st[M_ACTIVE_AT]:
+                        flat = at - st[M_ACTIVE_AT]
+                        if learning and st[M_MAX_FLAT] < flat <= FLAT_LEARN_CAP_S:
+                            st[M_MAX_FLAT] = flat
+                        st[M_ACTIVE_AT] = at
+                st[M_SPAN_W] = mean
+            st[M_SPAN] = k
+            st[M_SPAN_WH] = 0.0
+            st[M_SPAN_COVER] = 0.0
+        w = min(dt, span)
+        st[M_SPAN_WH] += p * w / 3600.0
+        st[M_SPAN_COVER] += w
+        # Only judged time counts: up to the start of the span still open (its energy may yet
+        # show activity), so no alarm is raised on evidence not weighed yet.
+        flat = max(0.0, k * span - st[M_ACTIVE_AT])
         if learning:
             if flat <= FLAT_LEARN_CAP_S:
                 st[M_MAX_FLAT] = max(st[M_MAX_FLAT], flat)
