@@ -96,8 +96,8 @@ def _restore(p: Any, doc: dict[str, Any]) -> None:
         hd.sun_state[row] = int(h["sun"])
         for ch, vals in h["faults"].items():
             # a state from before a field was added: the new fields keep their fresh values
-            known = [_nan(x) for x in vals][:hd.fault_state[ch].shape[1]]
-            hd.fault_state[ch][row, :len(known)] = known
+            fields = [_nan(x) for x in vals][:hd.fault_state[ch].shape[1]]
+            hd.fault_state[ch][row, :len(fields)] = fields
         hd.fault_prev[row] = frozenset(h["fault_prev"])
         hd.hot_prev[row], hd.radiation_prev[row] = bool(h["hot"]), bool(h["radiation"])
         hd.silent_prev[row] = bool(h["silent"])
