@@ -1,0 +1,252 @@
+"""Contextual-novelty anomaly detector for any (time, value) series; score in [0, 1].
+
+A second, independent family beside `anomaly.py` (which scores tail probabilities of deviations).
+Here the question per reading is: *have I seen this situation before?*
+
+- Learning the scale. The first `probation` readings are only kept (a bounded buffer in the state);
+  when the buffer is full their trimmed range [lo, hi] fixes the quantisation, the buffered readings
+  are replayed through the learner, and scoring starts. The scale is then frozen, so a context
+  learnt once keeps its meaning.
+- Symbols. Each reading is quantised on two grids of `bins` bins across [lo, hi] offset by half a
+  bin (overlapping bins: a value near one grid's edge sits in the middle of the other's); values
+  beyond the range get bins beyond it, so a level never seen has symbols never seen. The change
+  from the previous reading is quantised too, on a log scale of bins (sign and 0, 1, 3, 7 … bins).
+- Contexts. Per grid, the last 1 … `depth` symbols form `depth` contexts; the last 1 … `depth`
+  changes, each ended by the current value symbol, form `depth` more; optionally (time-of-day
+  weight > 0) the hour-of-day slot with the current symbol. Each context is hashed into one table
+  of counts. A count fades with half-life `half` readings (exact exponential decay by inflating
+  the increment instead of touching the table; the table is rescaled once the increment grows
+  large: bounded work per reading).
+- Raw novelty: the share of the current contexts that are new, a context counting as new by
+  c0 / (c0 + count) — never seen is 1, seen `c0` times (after fading) is ½.
+- Surprise for level shifts the contexts miss: |short mean − slow mean| in units of the slow mean
+  absolute deviation, squashed by z² / (z² + shift²) (off when `w_shift` = 0).
+- The score is max(novelty, w_shift · surprise). A score ≥ `alarm` is output and opens a rest
+  period of `rest` × probation readings that output 0: one episode, one alarm (NAB counts only
+  the first detection in a window and charges each extra one as a false positive).
+
+All state is in numpy arrays (snapshot them to keep what a live series learnt); NaN readings
+score 0 and leave the state alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# params: index → meaning (docs/kernels.md). The defaults are bench/nab.py's in-sample grid
+# winner for the fixed parameters and `probation` = 750 readings for live series (NAB's cap on its
+# probationary period; 5.2 days of 10-minute windows). bench/nab.py sets it per file as NAB does.
+P_PROBATION, P_BINS, P_DEPTH, P_HALF, P_C0, P_REST, P_ALARM, P_TRIM, P_W_SLOT, P_SLOTS, \
+    P_W_SHIFT, P_A_SHORT, P_A_SLOW, P_SHIFT, P_OVER = range(15)
+N_PARAMS = 15
+DEFAULT_PARAMS = np.array([750.0, 8.0, 3.0, 20000.0, 1.0, 0.2, 0.7, 0.0, 0.0, 24.0,
+                           0.0, 0.2, 0.005, 6.0, 64.0])
+TABLE_BITS = 15
+TABLE = 1 << TABLE_BITS
+MAX_DEPTH = 6
+RESCALE_AT = 1e100  # the increment at which the table is rescaled (and the increment reset to 1)
+# scalar state: index → meaning
+S_N, S_LO, S_W, S_INC, S_SINCE, S_PREV, S_SHORT, S_SLOW, S_DEV, S_HEAD = range(10)
+# S_HEAD … : ring of the last MAX_DEPTH symbols of grid A, grid B and changes (newest first)
+S_HIST = S_HEAD
+STATE_SIZE = S_HIST + 3 * MAX_DEPTH
+
+
+def check_params(params: np.ndarray) -> np.ndarray:
+    """The parameters as float64, or ValueError saying which one is out of range."""
+    p = np.asarray(params, dtype=np.float64)
+    if p.shape != (N_PARAMS,):
+        raise ValueError(f"anomaly_ctx params: expected {N_PARAMS} values, got shape {p.shape}")
+    if not np.isfinite(p).all():
+        raise ValueError("anomaly_ctx params: every value must be finite")
+    rules = [(P_PROBATION, 10, 100_000, "probation"), (P_BINS, 2, 1000, "bins"),
+             (P_DEPTH, 1, MAX_DEPTH, "depth"), (P_HALF, 0, 1e12, "half"), (P_C0, 1e-6, 1e6, "c0"),
+             (P_REST, 0, 100, "rest"), (P_ALARM, 0, 1, "alarm"), (P_TRIM, 0, 0.2, "trim"),
+             (P_W_SLOT, 0, 10, "w_slot"), (P_SLOTS, 1, 1440, "slots"),
+             (P_W_SHIFT, 0, 10, "w_shift"), (P_A_SHORT, 1e-6, 1, "a_short"),
+             (P_A_SLOW, 1e-6, 1, "a_slow"), (P_SHIFT, 1e-6, 1e6, "shift"),
+             (P_OVER, 1, 1e6, "over")]
+    for k, lo, hi, name in rules:
+        if not lo <= p[k] <= hi:
+            raise ValueError(f"anomaly_ctx params: {name} = {p[k]} is outside [{lo}, {hi}]")
+    return p
+
+
+def new_state(params: np.ndarray = DEFAULT_PARAMS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fresh detector state: (scalars, context counts [TABLE], probation buffer [probation, 2] of
+    (time, value))."""
+    p = check_params(params)
+    st = np.zeros(STATE_SIZE)
+    st[S_INC] = 1.0
+    st[S_SINCE] = 1e18
+    return st, np.zeros(TABLE), np.zeros((int(p[P_PROBATION]), 2))
+
+
+MASK32 = 0xFFFFFFFF
+
+
+@njit(cache=True, inline="always")
+def _mix(h: int, v: int) -> int:
+    """Fold symbol v into the 32-bit hash h. Every product stays below 2⁶³, so numba's int64 and
+    plain Python (NUMBA_DISABLE_JIT) give the same hash."""
+    h = ((h ^ (v & MASK32)) * 0x01000193) & MASK32
+    return h ^ (h >> 15)
+
+
+@njit(cache=True, inline="always")
+def _slot(h: int) -> int:
+    """Table index of hash h (a final avalanche, then the top TABLE_BITS of 32)."""
+    h = ((h ^ (h >> 16)) * 0x2C1B3C6D) & MASK32
+    h = ((h ^ (h >> 13)) * 0x297A2D39) & MASK32
+    return (h ^ (h >> 16)) >> (32 - TABLE_BITS)
+
+
+@njit(cache=True)
+def _symbols(x: float, st: np.ndarray, params: np.ndarray) -> None:
+    """Quantise x and push its symbols (grid A, grid B, change) onto the rings in st."""
+    lo = st[S_LO]
+    w = st[S_W]
+    over = params[P_OVER]
+    nb = params[P_BINS]
+    u = (x - lo) / w
+    u = min(nb + over, max(-over, u))  # far beyond the range: the outermost bins
+    a = int(math.floor(u))
+    b = int(math.floor(u + 0.5))
+    dx = (x - st[S_PREV]) / w
+    mag = int(math.log2(1.0 + abs(dx)))  # 0 below one bin, then 1, 2, … for 1, 3, 7 … bins
+    mag = min(mag, 8)
+    d = mag if dx >= 0 else -mag
+    for k in range(MAX_DEPTH - 1, 0, -1):
+        st[S_HIST + k] = st[S_HIST + k - 1]
+        st[S_HIST + MAX_DEPTH + k] = st[S_HIST + MAX_DEPTH + k - 1]
+        st[S_HIST + 2 * MAX_DEPTH + k] = st[S_HIST + 2 * MAX_DEPTH + k - 1]
+    st[S_HIST] = a
+    st[S_HIST + MAX_DEPTH] = b
+    st[S_HIST + 2 * MAX_DEPTH] = d
+    st[S_PREV] = x
+
+
+@njit(cache=True)
+def _learn(t: float, st: np.ndarray, counts: np.ndarray, params: np.ndarray,
+           n_hist: int) -> float:
+    """Count the current contexts (those with enough history) → their novelty share in [0, 1]."""
+    depth = min(int(params[P_DEPTH]), n_hist)
+    c0 = params[P_C0]
+    inc = st[S_INC]
+    total = 0.0
+    weight = 0.0
+    for g in range(3):  # 0, 1: value grids; 2: changes, ended by the grid-A value
+        h = 0x51ED270B + g * 0x1B873593
+        if g == 2:
+            h = _mix(h, int(st[S_HIST]))
+        for k in range(depth):
+            h = _mix(h, int(st[S_HIST + g * MAX_DEPTH + k]))
+            j = _slot(h + k)
+            c = counts[j] / inc
+            total += c0 / (c0 + c)
+            weight += 1.0
+            counts[j] += inc
+    w_slot = params[P_W_SLOT]
+    if w_slot > 0.0:
+        ns = int(params[P_SLOTS])
+        s = (int(t) % 86400) * ns // 86400
+        h = _mix(_mix(0x7F4A7C15, s), int(st[S_HIST + MAX_DEPTH]))
+        j = _slot(h)
+        c = counts[j] / inc
+        total += w_slot * c0 / (c0 + c)
+        weight += w_slot
+        counts[j] += inc
+    # fade: the next increment is larger, which is the same as every count shrinking
+    half = params[P_HALF]
+    if half > 0.0:
+        inc *= math.exp(math.log(2.0) / half)
+        if inc > RESCALE_AT:
+            counts *= 1.0 / inc
+            inc = 1.0
+        st[S_INC] = inc
+    return total / weight
+
+
+@njit(cache=True)
+def _start(st: np.ndarray, counts: np.ndarray, buf: np.ndarray, params: np.ndarray) -> None:
+    """End of probation: fix the scale from the buffered readings and learn their contexts."""
+    m = buf.shape[0]
+    srt = np.sort(buf[:, 1])
+    cut = int(params[P_TRIM] * m)
+    lo = srt[cut]
+    hi = srt[m - 1 - cut]
+    nb = params[P_BINS]
+    w = (hi - lo) / nb
+    if not w > 0.0:  # a flat start: bins of 1 % of the level (or 1e-6 at zero)
+        w = max(abs(lo) * 0.01, 1e-6)
+        lo -= w * nb / 2
+    st[S_LO] = lo
+    st[S_W] = w
+    st[S_PREV] = buf[0, 1]
+    for i in range(m):
+        _symbols(buf[i, 1], st, params)
+        _learn(buf[i, 0], st, counts, params, i + 1)
+
+
+@njit(cache=True, fastmath={"reassoc", "contract", "arcp", "nsz"}, error_model="numpy")
+def detect_batch(t: np.ndarray, x: np.ndarray, params: np.ndarray, st: np.ndarray,
+                 counts: np.ndarray, buf: np.ndarray, out: np.ndarray) -> None:
+    """Score readings x (times t in seconds since the epoch, local time) into out, updating state.
+
+    NaN readings (dropouts) score 0 and leave the state alone.
+    """
+    prob = buf.shape[0]
+    a_short = params[P_A_SHORT]
+    a_slow = params[P_A_SLOW]
+    w_shift = params[P_W_SHIFT]
+    shift2 = params[P_SHIFT] * params[P_SHIFT]
+    rest = params[P_REST] * prob
+    alarm = params[P_ALARM]
+    for i in range(x.shape[0]):
+        xi = x[i]
+        if not math.isfinite(xi):
+            out[i] = 0.0
+            continue
+        n = int(st[S_N])
+        st[S_N] = n + 1
+        if n == 0:
+            st[S_SHORT] = xi
+            st[S_SLOW] = xi
+        # the level-shift surprise: short mean against the slow mean and its usual deviation
+        z = abs(st[S_SHORT] - st[S_SLOW]) / (st[S_DEV] + 1e-9 + 1e-6 * abs(st[S_SLOW]))
+        st[S_SHORT] += a_short * (xi - st[S_SHORT])
+        st[S_DEV] += a_slow * (abs(xi - st[S_SLOW]) - st[S_DEV])
+        st[S_SLOW] += a_slow * (xi - st[S_SLOW])
+        if n < prob:
+            buf[n, 0] = t[i]
+            buf[n, 1] = xi
+            out[i] = 0.0
+            if n == prob - 1:
+                _start(st, counts, buf, params)
+            continue
+        _symbols(xi, st, params)
+        score = _learn(t[i], st, counts, params, MAX_DEPTH)
+        if w_shift > 0.0:
+            score = max(score, w_shift * z * z / (z * z + shift2))
+        score = min(1.0, score)
+        since = st[S_SINCE]
+        if since < rest:
+            score = 0.0
+        elif score >= alarm:
+            since = 0.0
+        st[S_SINCE] = since + 1.0
+        out[i] = score
+
+
+def detect_series(t: np.ndarray, x: np.ndarray,
+                  params: np.ndarray = DEFAULT_PARAMS) -> np.ndarray:
+    """Anomaly score in [0, 1] for every reading of one series, from a fresh state."""
+    p = check_params(params)
+    st, counts, buf = new_state(p)
+    out = np.empty(x.shape[0])
+    detect_batch(np.ascontiguousarray(t, dtype=np.float64),
+                 np.ascontiguousarray(x, dtype=np.float64), p, st, counts, buf, out)
+    return out
