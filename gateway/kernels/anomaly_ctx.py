@@ -42,9 +42,9 @@ from numba import njit
 P_PROBATION, P_BINS, P_DEPTH, P_HALF, P_C0, P_REST, P_ALARM, P_TRIM, P_W_SLOT, P_SLOTS, \
     P_W_SHIFT, P_A_SHORT, P_A_SLOW, P_SHIFT, P_OVER = range(15)
 N_PARAMS = 15
-DEFAULT_PARAMS = np.array([750.0, 8.0, 3.0, 20000.0, 1.0, 0.2, 0.7, 0.0, 0.0, 24.0,
+DEFAULT_PARAMS = np.array([750.0, 8.0, 3.0, 20000.0, 0.5, 0.2, 0.7, 0.0, 0.0, 24.0,
                            0.0, 0.2, 0.005, 6.0, 64.0])
-TABLE_BITS = 15
+TABLE_BITS = 14
 TABLE = 1 << TABLE_BITS
 MAX_DEPTH = 6
 RESCALE_AT = 1e100  # the increment at which the table is rescaled (and the increment reset to 1)
