@@ -279,8 +279,8 @@ def ctx_grid() -> list[np.ndarray]:
     """The contextual detector's grid (docs/kernels.md states it): every combination."""
     from gateway.kernels import anomaly_ctx as a
 
-    axes = {a.P_ALARM: (0.7, 0.8), a.P_BINS: (8.0, 10.0), a.P_DEPTH: (2.0, 3.0),
-            a.P_REST: (0.15, 0.25), a.P_OVER: (8.0, 64.0), a.P_W_SHIFT: (0.0, 0.9)}
+    axes = {a.P_ALARM: (0.6, 0.65, 0.7), a.P_REST: (0.15, 0.25), a.P_W_WIN: (0.0, 1.0),
+            a.P_OVER: (8.0, 64.0), a.P_BINS: (8.0, 10.0)}
     points = [a.DEFAULT_PARAMS.copy()]
     for k, values in axes.items():
         points = [_with(p, k, v) for p in points for v in values]

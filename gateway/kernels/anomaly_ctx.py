@@ -7,17 +7,21 @@ Here the question per reading is: *have I seen this situation before?*
   when the buffer is full their trimmed range [lo, hi] fixes the quantisation, the buffered readings
   are replayed through the learner, and scoring starts. The scale is then frozen, so a context
   learnt once keeps its meaning.
-- Symbols. Each reading is quantised on two grids of `bins` bins across [lo, hi] offset by half a
-  bin (overlapping bins: a value near one grid's edge sits in the middle of the other's); values
-  beyond the range get bins beyond it, so a level never seen has symbols never seen. The change
-  from the previous reading is quantised too, on a log scale of bins (sign and 0, 1, 3, 7 … bins).
+- Symbols. Each reading is quantised on `grids` grids of `bins` bins across [lo, hi], grid g
+  shifted by g / grids of a bin (overlapping bins: a value near one grid's edge sits inside
+  another's); values beyond the range get bins beyond it, up to `over` bins out, so a level never
+  seen has symbols never seen. The change from the previous reading is quantised too, on a log
+  scale of bins (sign and 0, 1, 3, 7 … bins). With `w_win` > 0 the recent regime is a symbol pair
+  as well: an EWMA level (weight `a_win`, on the value grid) and the EWMA absolute deviation from
+  it (half-octave steps of a bin).
 - Contexts. Per grid, the last 1 … `depth` symbols form `depth` contexts; the last 1 … `depth`
-  changes, each ended by the current value symbol, form `depth` more; optionally (time-of-day
-  weight > 0) the hour-of-day slot with the current symbol. Each context is hashed into one table
-  of counts. A count fades with half-life `half` readings (exact exponential decay by inflating
-  the increment instead of touching the table; the table is rescaled once the increment grows
-  large: bounded work per reading).
-- Raw novelty: the share of the current contexts that are new, a context counting as new by
+  changes, each ended by the current value symbol, form `depth` more; the regime pair alone and
+  with the current value form two more (weight `w_win` each); optionally (`w_slot` > 0) the
+  time-of-day slot with the current symbol. Each context is hashed into one table of counts
+  (2¹⁴ slots; collisions only make a context look familiar). A count fades with half-life `half`
+  readings (exact exponential decay by inflating the increment instead of touching the table; the
+  table is rescaled once the increment grows large: bounded work per reading).
+- Raw novelty: the (weighted) share of the current contexts that are new, a context counting by
   c0 / (c0 + count) — never seen is 1, seen `c0` times (after fading) is ½.
 - Surprise for level shifts the contexts miss: |short mean − slow mean| in units of the slow mean
   absolute deviation, squashed by z² / (z² + shift²) (off when `w_shift` = 0).
@@ -36,23 +40,28 @@ import math
 import numpy as np
 from numba import njit
 
-# params: index → meaning (docs/kernels.md). The defaults are bench/nab.py's in-sample grid
-# winner for the fixed parameters and `probation` = 750 readings for live series (NAB's cap on its
-# probationary period; 5.2 days of 10-minute windows). bench/nab.py sets it per file as NAB does.
+# params: index → meaning (docs/kernels.md). The defaults are bench/nab.py's in-sample grid winner
+# (its leave-one-category-out score is the honest estimate) with `probation` = 750 readings for
+# live series (NAB's cap on its probationary period; 5.2 days of 10-minute windows); bench/nab.py
+# sets `probation` per file as NAB does (15 % of the file, at most 750).
 P_PROBATION, P_BINS, P_DEPTH, P_HALF, P_C0, P_REST, P_ALARM, P_TRIM, P_W_SLOT, P_SLOTS, \
-    P_W_SHIFT, P_A_SHORT, P_A_SLOW, P_SHIFT, P_OVER = range(15)
-N_PARAMS = 15
-DEFAULT_PARAMS = np.array([750.0, 8.0, 3.0, 20000.0, 0.5, 0.2, 0.7, 0.0, 0.0, 24.0,
-                           0.0, 0.2, 0.005, 6.0, 64.0])
+    P_W_SHIFT, P_A_SHORT, P_A_SLOW, P_SHIFT, P_OVER, P_W_WIN, P_A_WIN, P_GRIDS = range(18)
+N_PARAMS = 18
+DEFAULT_PARAMS = np.array([750.0, 10.0, 2.0, 20000.0, 0.5, 0.15, 0.65, 0.0, 0.0, 24.0,
+                           0.9, 0.2, 0.005, 6.0, 8.0, 1.0, 0.05, 2.0])
 TABLE_BITS = 14
 TABLE = 1 << TABLE_BITS
 MAX_DEPTH = 6
+MAX_GRIDS = 4
 RESCALE_AT = 1e100  # the increment at which the table is rescaled (and the increment reset to 1)
 # scalar state: index → meaning
-S_N, S_LO, S_W, S_INC, S_SINCE, S_PREV, S_SHORT, S_SLOW, S_DEV, S_HEAD = range(10)
-# S_HEAD … : ring of the last MAX_DEPTH symbols of grid A, grid B and changes (newest first)
+S_N, S_LO, S_W, S_INC, S_SINCE, S_PREV, S_SHORT, S_SLOW, S_DEV, S_WM, S_WV, S_QM, S_QV, \
+    S_HEAD = range(14)
+# S_HEAD … : rings of the last MAX_DEPTH symbols (newest first) of each value grid, then of the
+# changes: ring g starts at S_HIST + g · MAX_DEPTH, the changes' at S_HIST + MAX_GRIDS · MAX_DEPTH
 S_HIST = S_HEAD
-STATE_SIZE = S_HIST + 3 * MAX_DEPTH
+S_CHANGES = S_HIST + MAX_GRIDS * MAX_DEPTH
+STATE_SIZE = S_CHANGES + MAX_DEPTH
 
 
 def check_params(params: np.ndarray) -> np.ndarray:
@@ -68,7 +77,8 @@ def check_params(params: np.ndarray) -> np.ndarray:
              (P_W_SLOT, 0, 10, "w_slot"), (P_SLOTS, 1, 1440, "slots"),
              (P_W_SHIFT, 0, 10, "w_shift"), (P_A_SHORT, 1e-6, 1, "a_short"),
              (P_A_SLOW, 1e-6, 1, "a_slow"), (P_SHIFT, 1e-6, 1e6, "shift"),
-             (P_OVER, 1, 1e6, "over")]
+             (P_OVER, 1, 1e6, "over"), (P_W_WIN, 0, 10, "w_win"),
+             (P_A_WIN, 1e-6, 1, "a_win"), (P_GRIDS, 1, MAX_GRIDS, "grids")]
     for k, lo, hi, name in rules:
         if not lo <= p[k] <= hi:
             raise ValueError(f"anomaly_ctx params: {name} = {p[k]} is outside [{lo}, {hi}]")
@@ -106,68 +116,96 @@ def _slot(h: int) -> int:
 
 @njit(cache=True)
 def _symbols(x: float, st: np.ndarray, params: np.ndarray) -> None:
-    """Quantise x and push its symbols (grid A, grid B, change) onto the rings in st."""
+    """Quantise x and push its symbols (each value grid's, the change's) onto the rings in st;
+    update the regime symbols."""
     lo = st[S_LO]
     w = st[S_W]
     over = params[P_OVER]
     nb = params[P_BINS]
     u = (x - lo) / w
     u = min(nb + over, max(-over, u))  # far beyond the range: the outermost bins
-    a = int(math.floor(u))
-    b = int(math.floor(u + 0.5))
     dx = (x - st[S_PREV]) / w
     mag = int(math.log2(1.0 + abs(dx)))  # 0 below one bin, then 1, 2, … for 1, 3, 7 … bins
     mag = min(mag, 8)
     d = mag if dx >= 0 else -mag
-    for k in range(MAX_DEPTH - 1, 0, -1):
-        st[S_HIST + k] = st[S_HIST + k - 1]
-        st[S_HIST + MAX_DEPTH + k] = st[S_HIST + MAX_DEPTH + k - 1]
-        st[S_HIST + 2 * MAX_DEPTH + k] = st[S_HIST + 2 * MAX_DEPTH + k - 1]
-    st[S_HIST] = a
-    st[S_HIST + MAX_DEPTH] = b
-    st[S_HIST + 2 * MAX_DEPTH] = d
+    for r in range(S_HIST, S_CHANGES + 1, MAX_DEPTH):  # every ring moves one place back
+        for k in range(r + MAX_DEPTH - 1, r, -1):
+            st[k] = st[k - 1]
+    if params[P_W_WIN] > 0.0:
+        # the recent regime: a windowed (EWMA) level and spread, quantised
+        aw = params[P_A_WIN]
+        if st[S_WV] == 0.0 and st[S_WM] == 0.0:
+            st[S_WM] = x
+        st[S_WV] += aw * (abs(x - st[S_WM]) - st[S_WV])
+        st[S_WM] += aw * (x - st[S_WM])
+        st[S_QM] = math.floor(min(nb + over, max(-over, (st[S_WM] - lo) / w)))
+        st[S_QV] = int(2.0 * math.log2(1.0 + 4.0 * st[S_WV] / w))
+    # grid g is shifted by g / grids of a bin: overlapping bins
+    ng = int(params[P_GRIDS])
+    for g in range(ng):
+        st[S_HIST + g * MAX_DEPTH] = math.floor(u + g / ng)
+    st[S_CHANGES] = d
     st[S_PREV] = x
 
 
 @njit(cache=True)
-def _learn(t: float, st: np.ndarray, counts: np.ndarray, params: np.ndarray,
-           n_hist: int) -> float:
+def _learn(t: float, st: np.ndarray, counts: np.ndarray, params: np.ndarray, n_hist: int,
+           grow: float) -> float:
     """Count the current contexts (those with enough history) → their novelty share in [0, 1]."""
     depth = min(int(params[P_DEPTH]), n_hist)
     c0 = params[P_C0]
     inc = st[S_INC]
     total = 0.0
     weight = 0.0
-    for g in range(3):  # 0, 1: value grids; 2: changes, ended by the grid-A value
+    ng = int(params[P_GRIDS])
+    for g in range(ng + 1):  # the value grids, then the changes (ended by grid 0's value)
+        ring = S_HIST + g * MAX_DEPTH if g < ng else S_CHANGES
         h = 0x51ED270B + g * 0x1B873593
-        if g == 2:
+        if g == ng:
             h = _mix(h, int(st[S_HIST]))
         for k in range(depth):
-            h = _mix(h, int(st[S_HIST + g * MAX_DEPTH + k]))
+            h = _mix(h, int(st[ring + k]))
             j = _slot(h + k)
             c = counts[j] / inc
             total += c0 / (c0 + c)
             weight += 1.0
             counts[j] += inc
+    w_win = params[P_W_WIN]
+    if w_win > 0.0:
+        h = _mix(_mix(0x2F1B9A3D, int(st[S_QM])), int(st[S_QV]))
+        for k in range(2):
+            if k == 1:
+                h = _mix(h, int(st[S_HIST]))
+            j = _slot(h + k)
+            c = counts[j] / inc
+            total += w_win * c0 / (c0 + c)
+            weight += w_win
+            counts[j] += inc
     w_slot = params[P_W_SLOT]
     if w_slot > 0.0:
         ns = int(params[P_SLOTS])
         s = (int(t) % 86400) * ns // 86400
-        h = _mix(_mix(0x7F4A7C15, s), int(st[S_HIST + MAX_DEPTH]))
+        h = _mix(_mix(0x7F4A7C15, s), int(st[S_HIST]))
         j = _slot(h)
         c = counts[j] / inc
         total += w_slot * c0 / (c0 + c)
         weight += w_slot
         counts[j] += inc
     # fade: the next increment is larger, which is the same as every count shrinking
-    half = params[P_HALF]
-    if half > 0.0:
-        inc *= math.exp(math.log(2.0) / half)
+    if grow > 1.0:
+        inc *= grow
         if inc > RESCALE_AT:
             counts *= 1.0 / inc
             inc = 1.0
         st[S_INC] = inc
     return total / weight
+
+
+@njit(cache=True)
+def _grow(params: np.ndarray) -> float:
+    """Per-reading growth of the count increment: counts fade with half-life `half` readings."""
+    half = params[P_HALF]
+    return math.exp(math.log(2.0) / half) if half > 0.0 else 1.0
 
 
 @njit(cache=True)
@@ -188,7 +226,7 @@ def _start(st: np.ndarray, counts: np.ndarray, buf: np.ndarray, params: np.ndarr
     st[S_PREV] = buf[0, 1]
     for i in range(m):
         _symbols(buf[i, 1], st, params)
-        _learn(buf[i, 0], st, counts, params, i + 1)
+        _learn(buf[i, 0], st, counts, params, i + 1, _grow(params))
 
 
 @njit(cache=True, fastmath={"reassoc", "contract", "arcp", "nsz"}, error_model="numpy")
@@ -205,6 +243,7 @@ def detect_batch(t: np.ndarray, x: np.ndarray, params: np.ndarray, st: np.ndarra
     shift2 = params[P_SHIFT] * params[P_SHIFT]
     rest = params[P_REST] * prob
     alarm = params[P_ALARM]
+    grow = _grow(params)
     for i in range(x.shape[0]):
         xi = x[i]
         if not math.isfinite(xi):
@@ -228,7 +267,7 @@ def detect_batch(t: np.ndarray, x: np.ndarray, params: np.ndarray, st: np.ndarra
                 _start(st, counts, buf, params)
             continue
         _symbols(xi, st, params)
-        score = _learn(t[i], st, counts, params, MAX_DEPTH)
+        score = _learn(t[i], st, counts, params, MAX_DEPTH, grow)
         if w_shift > 0.0:
             score = max(score, w_shift * z * z / (z * z + shift2))
         score = min(1.0, score)
