@@ -156,3 +156,25 @@ def test_these_tests_pass_without_jit() -> None:
                         str(Path(__file__))], env=env, cwd=HERE.parent, capture_output=True,
                        text=True, timeout=600, check=False)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+
+
+def test_faded_contexts_alarm_again_and_rescaling_keeps_scores_finite() -> None:
+    """With a short half-life a pattern absent for many half-lives is new again; without fading
+    it is remembered. Half-life 20 also rescales the count table every ~2,000 readings."""
+    t, x = daily(40)
+    a_days = (x.size * 3) // 8
+    b_end = (x.size * 3) // 4
+    x[a_days:b_end] = 60 + 3 * np.sin(2 * np.pi * t[a_days:b_end] / 7200)  # another regime
+    p = ctx.DEFAULT_PARAMS.copy()
+    p[ctx.P_REST] = 0.01
+    keep = ctx.detect_series(t, x, p)
+    p[ctx.P_HALF] = 20.0
+    fade = ctx.detect_series(t, x, p)
+    assert np.isfinite(fade).all() and fade.max() <= 1.0
+    back = slice(b_end, b_end + 6)  # the daily cycle comes back
+    assert fade[back].max() >= p[ctx.P_ALARM] > keep[back].max()
+    st, counts, buf = ctx.new_state(p)
+    parts = np.empty_like(fade)
+    for lo in range(0, x.size, 1000):
+        ctx.detect_batch(t[lo:lo + 1000], x[lo:lo + 1000], p, st, counts, buf, parts[lo:lo + 1000])
+    assert np.array_equal(parts, fade)

@@ -18,7 +18,7 @@ Here the question per reading is: *have I seen this situation before?*
   changes, each ended by the current value symbol, form `depth` more; the regime pair alone and
   with the current value form two more (weight `w_win` each); optionally (`w_slot` > 0) the
   time-of-day slot with the current symbol. Each context is hashed into one table of counts
-  (2¹⁴ slots; collisions only make a context look familiar). A count fades with half-life `half`
+  (2¹⁵ float32 slots; collisions only make a context look familiar). A count fades with half-life `half`
   readings (exact exponential decay by inflating the increment instead of touching the table; the
   table is rescaled once the increment grows large: bounded work per reading).
 - Raw novelty: the (weighted) share of the current contexts that are new, a context counting by
@@ -49,11 +49,13 @@ P_PROBATION, P_BINS, P_DEPTH, P_HALF, P_C0, P_REST, P_ALARM, P_TRIM, P_W_SLOT, P
 N_PARAMS = 18
 DEFAULT_PARAMS = np.array([750.0, 10.0, 2.0, 20000.0, 0.5, 0.15, 0.65, 0.0, 0.0, 24.0,
                            0.9, 0.2, 0.005, 6.0, 8.0, 1.0, 0.05, 2.0])
-TABLE_BITS = 14
+TABLE_BITS = 15
 TABLE = 1 << TABLE_BITS
 MAX_DEPTH = 6
 MAX_GRIDS = 4
-RESCALE_AT = 1e100  # the increment at which the table is rescaled (and the increment reset to 1)
+# the increment at which the table is rescaled (and the increment reset to 1): float32 counts
+# reach 3.4e38, so 1e30 leaves room for 10⁸ occurrences of one context at the top
+RESCALE_AT = 1e30
 # scalar state: index → meaning
 S_N, S_LO, S_W, S_INC, S_SINCE, S_PREV, S_SHORT, S_SLOW, S_DEV, S_WM, S_WV, S_QM, S_QV, \
     S_HEAD = range(14)
@@ -86,13 +88,13 @@ def check_params(params: np.ndarray) -> np.ndarray:
 
 
 def new_state(params: np.ndarray = DEFAULT_PARAMS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fresh detector state: (scalars, context counts [TABLE], probation buffer [probation, 2] of
-    (time, value))."""
+    """Fresh detector state: (scalars, context counts [TABLE] as float32 (128 kB), probation
+    buffer [probation, 2] of (time, value))."""
     p = check_params(params)
     st = np.zeros(STATE_SIZE)
     st[S_INC] = 1.0
     st[S_SINCE] = 1e18
-    return st, np.zeros(TABLE), np.zeros((int(p[P_PROBATION]), 2))
+    return st, np.zeros(TABLE, dtype=np.float32), np.zeros((int(p[P_PROBATION]), 2))
 
 
 MASK32 = 0xFFFFFFFF
@@ -108,13 +110,14 @@ def _mix(h: int, v: int) -> int:
 
 @njit(cache=True, inline="always")
 def _slot(h: int) -> int:
-    """Table index of hash h (a final avalanche, then the top TABLE_BITS of 32)."""
-    h = ((h ^ (h >> 16)) * 0x2C1B3C6D) & MASK32
-    h = ((h ^ (h >> 13)) * 0x297A2D39) & MASK32
-    return (h ^ (h >> 16)) >> (32 - TABLE_BITS)
+    """Table index of hash h: the top TABLE_BITS of a final multiply (Fibonacci hashing)."""
+    return ((h * 0x9E3779B1) & MASK32) >> (32 - TABLE_BITS)
 
 
-@njit(cache=True)
+FASTMATH = {"reassoc", "contract", "arcp", "nsz"}  # never nnan/ninf: NaN handling stays
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _symbols(x: float, st: np.ndarray, params: np.ndarray) -> None:
     """Quantise x and push its symbols (each value grid's, the change's) onto the rings in st;
     update the regime symbols."""
@@ -124,12 +127,18 @@ def _symbols(x: float, st: np.ndarray, params: np.ndarray) -> None:
     nb = params[P_BINS]
     u = (x - lo) / w
     u = min(nb + over, max(-over, u))  # far beyond the range: the outermost bins
-    dx = (x - st[S_PREV]) / w
-    mag = int(math.log2(1.0 + abs(dx)))  # 0 below one bin, then 1, 2, … for 1, 3, 7 … bins
-    mag = min(mag, 8)
-    d = mag if dx >= 0 else -mag
-    for r in range(S_HIST, S_CHANGES + 1, MAX_DEPTH):  # every ring moves one place back
-        for k in range(r + MAX_DEPTH - 1, r, -1):
+    dx = abs(x - st[S_PREV]) / w
+    mag = 0  # 0 below one bin, then 1, 2, … from 1, 3, 7 … bins (⌊log2(1 + |dx|)⌋, at most 8)
+    step = 1.0
+    while dx >= step and mag < 8:
+        mag += 1
+        step = 2.0 * step + 1.0
+    d = mag if x >= st[S_PREV] else -mag
+    depth = int(params[P_DEPTH])
+    ng = int(params[P_GRIDS])
+    for g in range(ng + 1):  # the rings in use move one place back (the changes' ring last)
+        r = S_HIST + g * MAX_DEPTH if g < ng else S_CHANGES
+        for k in range(r + depth - 1, r, -1):
             st[k] = st[k - 1]
     if params[P_W_WIN] > 0.0:
         # the recent regime: a windowed (EWMA) level and spread, quantised
@@ -141,20 +150,19 @@ def _symbols(x: float, st: np.ndarray, params: np.ndarray) -> None:
         st[S_QM] = math.floor(min(nb + over, max(-over, (st[S_WM] - lo) / w)))
         st[S_QV] = int(2.0 * math.log2(1.0 + 4.0 * st[S_WV] / w))
     # grid g is shifted by g / grids of a bin: overlapping bins
-    ng = int(params[P_GRIDS])
     for g in range(ng):
         st[S_HIST + g * MAX_DEPTH] = math.floor(u + g / ng)
     st[S_CHANGES] = d
     st[S_PREV] = x
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _learn(t: float, st: np.ndarray, counts: np.ndarray, params: np.ndarray, n_hist: int,
            grow: float) -> float:
     """Count the current contexts (those with enough history) → their novelty share in [0, 1]."""
     depth = min(int(params[P_DEPTH]), n_hist)
-    c0 = params[P_C0]
     inc = st[S_INC]
+    c0i = params[P_C0] * inc  # c0 / (c0 + count / inc), with one division
     total = 0.0
     weight = 0.0
     ng = int(params[P_GRIDS])
@@ -166,8 +174,7 @@ def _learn(t: float, st: np.ndarray, counts: np.ndarray, params: np.ndarray, n_h
         for k in range(depth):
             h = _mix(h, int(st[ring + k]))
             j = _slot(h + k)
-            c = counts[j] / inc
-            total += c0 / (c0 + c)
+            total += c0i / (c0i + counts[j])
             weight += 1.0
             counts[j] += inc
     w_win = params[P_W_WIN]
@@ -177,8 +184,7 @@ def _learn(t: float, st: np.ndarray, counts: np.ndarray, params: np.ndarray, n_h
             if k == 1:
                 h = _mix(h, int(st[S_HIST]))
             j = _slot(h + k)
-            c = counts[j] / inc
-            total += w_win * c0 / (c0 + c)
+            total += w_win * c0i / (c0i + counts[j])
             weight += w_win
             counts[j] += inc
     w_slot = params[P_W_SLOT]
@@ -187,8 +193,7 @@ def _learn(t: float, st: np.ndarray, counts: np.ndarray, params: np.ndarray, n_h
         s = (int(t) % 86400) * ns // 86400
         h = _mix(_mix(0x7F4A7C15, s), int(st[S_HIST]))
         j = _slot(h)
-        c = counts[j] / inc
-        total += w_slot * c0 / (c0 + c)
+        total += w_slot * c0i / (c0i + counts[j])
         weight += w_slot
         counts[j] += inc
     # fade: the next increment is larger, which is the same as every count shrinking
@@ -229,7 +234,7 @@ def _start(st: np.ndarray, counts: np.ndarray, buf: np.ndarray, params: np.ndarr
         _learn(buf[i, 0], st, counts, params, i + 1, _grow(params))
 
 
-@njit(cache=True, fastmath={"reassoc", "contract", "arcp", "nsz"}, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def detect_batch(t: np.ndarray, x: np.ndarray, params: np.ndarray, st: np.ndarray,
                  counts: np.ndarray, buf: np.ndarray, out: np.ndarray) -> None:
     """Score readings x (times t in seconds since the epoch, local time) into out, updating state.
