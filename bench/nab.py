@@ -1,6 +1,10 @@
 """Run machimori's streaming detector over NAB data and score it the way NAB does.
 
     .venv/bin/python bench/nab.py [--nab ../shared/data/nab] [--results DIR] [--per-file]
+                                  [--detector {surprise,ctx}]
+
+--detector picks the kernel: surprise = gateway/kernels/anomaly.py (the default), ctx =
+gateway/kernels/anomaly_ctx.py (contextual novelty); each has its own grid.
 
 One run prints, scored by the same code: the detector's cross-validated score (parameters chosen
 by leave-one-category-out over a small grid), its in-sample score (the grid point best on all
