@@ -123,6 +123,23 @@ def test_nan_readings_are_skipped() -> None:
     assert s.max() >= ctx.DEFAULT_PARAMS[ctx.P_ALARM]
 
 
+def test_infinite_and_absurd_readings_are_skipped_and_huge_ones_stay_in_range() -> None:
+    t, x = daily(12)
+    bad = np.array([900, 1000, 1100])
+    y = x.copy()
+    y[bad] = [np.inf, -np.inf, 1e200]
+    s = ctx.detect_series(t, y)
+    keep = np.setdiff1d(np.arange(len(x)), bad)
+    assert (s[bad] == 0.0).all()
+    assert np.array_equal(s[keep], ctx.detect_series(t[keep], x[keep]))
+    y = x.copy()
+    y[1200] = 1e149  # valid but enormous: one alarm, no NaN, and the series goes on
+    y[1300] = -1e149
+    s = ctx.detect_series(t, y)
+    assert np.isfinite(s).all() and s.min() >= 0.0 and s.max() <= 1.0
+    assert s[1200] >= ctx.DEFAULT_PARAMS[ctx.P_ALARM]
+
+
 @pytest.mark.parametrize(("k", "value"), [(ctx.P_BINS, 0.0), (ctx.P_DEPTH, 7.0),
                                           (ctx.P_PROBATION, 1.0), (ctx.P_ALARM, 1.5),
                                           (ctx.P_C0, 0.0), (ctx.P_REST, np.nan),

@@ -29,8 +29,9 @@ Here the question per reading is: *have I seen this situation before?*
   period of `rest` × probation readings that output 0: one episode, one alarm (NAB counts only
   the first detection in a window and charges each extra one as a false positive).
 
-All state is in numpy arrays (snapshot them to keep what a live series learnt); NaN readings
-score 0 and leave the state alone.
+All state is in numpy arrays (snapshot them to keep what a live series learnt); NaN, infinite
+and absurd (|x| > 1e150, beyond which differences and squares overflow) readings score 0 and
+leave the state alone.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ TABLE_BITS = 15
 TABLE = 1 << TABLE_BITS
 MAX_DEPTH = 6
 MAX_GRIDS = 4
+MAX_ABS = 1e150  # readings beyond are refused: no sum or square of the state can overflow
 # the increment at which the table is rescaled (and the increment reset to 1): float32 counts
 # reach 3.4e38, so 1e30 leaves room for 10⁸ occurrences of one context at the top
 RESCALE_AT = 1e30
@@ -239,7 +241,7 @@ def detect_batch(t: np.ndarray, x: np.ndarray, params: np.ndarray, st: np.ndarra
                  counts: np.ndarray, buf: np.ndarray, out: np.ndarray) -> None:
     """Score readings x (times t in seconds since the epoch, local time) into out, updating state.
 
-    NaN readings (dropouts) score 0 and leave the state alone.
+    NaN, infinite and absurd (|x| > MAX_ABS) readings score 0 and leave the state alone.
     """
     prob = buf.shape[0]
     a_short = params[P_A_SHORT]
@@ -251,7 +253,7 @@ def detect_batch(t: np.ndarray, x: np.ndarray, params: np.ndarray, st: np.ndarra
     grow = _grow(params)
     for i in range(x.shape[0]):
         xi = x[i]
-        if not math.isfinite(xi):
+        if not abs(xi) <= MAX_ABS:  # NaN fails this too
             out[i] = 0.0
             continue
         n = int(st[S_N])
@@ -274,7 +276,7 @@ def detect_batch(t: np.ndarray, x: np.ndarray, params: np.ndarray, st: np.ndarra
         _symbols(xi, st, params)
         score = _learn(t[i], st, counts, params, MAX_DEPTH, grow)
         if w_shift > 0.0:
-            score = max(score, w_shift * z * z / (z * z + shift2))
+            score = max(score, w_shift * (1.0 - shift2 / (z * z + shift2)))  # z² = inf → 1
         score = min(1.0, score)
         since = st[S_SINCE]
         if since < rest:
