@@ -159,6 +159,16 @@ def test_wrong_length_params_are_refused() -> None:
         ctx.new_state(ctx.DEFAULT_PARAMS[:-1])
 
 
+def test_a_tiny_range_scores_like_a_normal_one() -> None:
+    """Scale-free: the same series at 1e-290 of its size alarms at the same reading."""
+    t, x = daily(12)
+    x[1500:] += 8.0
+    s = ctx.detect_series(t, x)
+    tiny = ctx.detect_series(t, x * 1e-290)
+    assert np.isfinite(tiny).all()
+    assert alarms(tiny)[0] == alarms(s)[0]
+
+
 def test_a_flat_start_still_learns_and_alarms_on_a_change() -> None:
     t = np.arange(0, 3000 * STEP, STEP)
     x = np.full(t.shape[0], 5.0)

@@ -112,7 +112,9 @@ def _mix(h: int, v: int) -> int:
 
 @njit(cache=True, inline="always")
 def _slot(h: int) -> int:
-    """Table index of hash h: the top TABLE_BITS of a final multiply (Fibonacci hashing)."""
+    """Table index of hash h: the top TABLE_BITS of the low 32 bits of a final multiply
+    (Fibonacci hashing). The product may pass 2⁶³ and wrap in numba's int64, but its low 32 bits
+    are the same as plain Python's."""
     return ((h * 0x9E3779B1) & MASK32) >> (32 - TABLE_BITS)
 
 
@@ -150,7 +152,8 @@ def _symbols(x: float, st: np.ndarray, params: np.ndarray) -> None:
         st[S_WV] += aw * (abs(x - st[S_WM]) - st[S_WV])
         st[S_WM] += aw * (x - st[S_WM])
         st[S_QM] = math.floor(min(nb + over, max(-over, (st[S_WM] - lo) / w)))
-        st[S_QV] = int(2.0 * math.log2(1.0 + 4.0 * st[S_WV] / w))
+        # (capped: a range of 1e-300 must not make the spread infinite bins)
+        st[S_QV] = int(2.0 * math.log2(1.0 + min(4.0 * st[S_WV] / w, 1e12)))
     # grid g is shifted by g / grids of a bin: overlapping bins
     for g in range(ng):
         st[S_HIST + g * MAX_DEPTH] = math.floor(u + g / ng)
@@ -231,9 +234,10 @@ def _start(st: np.ndarray, counts: np.ndarray, buf: np.ndarray, params: np.ndarr
     st[S_LO] = lo
     st[S_W] = w
     st[S_PREV] = buf[0, 1]
+    grow = _grow(params)
     for i in range(m):
         _symbols(buf[i, 1], st, params)
-        _learn(buf[i, 0], st, counts, params, i + 1, _grow(params))
+        _learn(buf[i, 0], st, counts, params, i + 1, grow)
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
