@@ -36,7 +36,7 @@ def main() -> int:
     ap.add_argument("--river-n", type=int, default=20_000, help="readings for River")
     ap.add_argument("--wbgt-n", type=int, default=50_000, help="rows for the WBGT comparison")
     args = ap.parse_args()
-    from gateway.kernels import anomaly, faults, heat, liljegren, people
+    from gateway.kernels import anomaly, anomaly_ctx, faults, heat, liljegren, people
 
     rng = np.random.default_rng(0)
     n = args.n
@@ -54,6 +54,12 @@ def main() -> int:
 
     det = rate(detect_run, n)
     rows.append(("anomaly.detect_series (general detector)", det, ""))
+
+    def ctx_run() -> None:
+        anomaly_ctx.detect_series(t, x)
+
+    det_ctx = rate(ctx_run, n)
+    rows.append(("anomaly_ctx.detect_series (contextual novelty)", det_ctx, ""))
     ta = rng.uniform(20, 40, n)
     rh = rng.uniform(20, 95, n)
     sr = rng.uniform(0, 1, n)
@@ -83,7 +89,8 @@ def main() -> int:
             model.learn_one(d)
 
     river = rate(river_run, rn, repeat=1)
-    rows.append(("River HalfSpaceTrees after MinMaxScaler", river, f"detector ×{det / river:.0f}"))
+    rows.append(("River HalfSpaceTrees after MinMaxScaler", river,
+                 f"detector ×{det / river:.0f}, contextual ×{det_ctx / river:.0f}"))
 
     # WBGT, Liljegren: thermofeel vectorised vs the kernel, same weather rows
     import thermofeel

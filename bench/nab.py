@@ -1,6 +1,10 @@
 """Run machimori's streaming detector over NAB data and score it the way NAB does.
 
     .venv/bin/python bench/nab.py [--nab ../shared/data/nab] [--results DIR] [--per-file]
+                                  [--detector {surprise,ctx}]
+
+--detector picks the kernel: surprise = gateway/kernels/anomaly.py (the default), ctx =
+gateway/kernels/anomaly_ctx.py (contextual novelty); each has its own grid.
 
 One run prints, scored by the same code: the detector's cross-validated score (parameters and
 threshold chosen by leave-one-category-out over a small grid), the shipped defaults' in-sample
@@ -239,11 +243,26 @@ def _bounds(files: list[DataFile], cost: dict[str, float]) -> tuple[float, float
     return _BOUNDS[key]
 
 
-def detect_corpus(files: list[DataFile], params: np.ndarray | None = None
-                  ) -> dict[str, np.ndarray]:
-    from gateway.kernels.anomaly import DEFAULT_PARAMS, P_PROBATION, detect_series
+DETECTORS = ("surprise", "ctx")
 
-    p = (DEFAULT_PARAMS if params is None else params).copy()
+
+def default_params(detector: str = "surprise") -> np.ndarray:
+    if detector == "ctx":
+        from gateway.kernels.anomaly_ctx import DEFAULT_PARAMS
+    else:
+        from gateway.kernels.anomaly import DEFAULT_PARAMS
+    return DEFAULT_PARAMS
+
+
+def detect_corpus(files: list[DataFile], params: np.ndarray | None = None,
+                  detector: str = "surprise") -> dict[str, np.ndarray]:
+    """Scores of one detector over every file, from a fresh state per file. Each detector is
+    told the file's probationary length, as NAB tells every detector."""
+    if detector == "ctx":
+        from gateway.kernels.anomaly_ctx import P_PROBATION, detect_series
+    else:
+        from gateway.kernels.anomaly import P_PROBATION, detect_series  # type: ignore[assignment]
+    p = (default_params(detector) if params is None else params).copy()
     out = {}
     for f in files:
         p[P_PROBATION] = probation_length(len(f.values))  # what NAB tells every detector
@@ -277,6 +296,18 @@ def grid() -> list[np.ndarray]:
     return points
 
 
+def ctx_grid() -> list[np.ndarray]:
+    """The contextual detector's grid (docs/kernels.md states it): every combination."""
+    from gateway.kernels import anomaly_ctx as a
+
+    axes = {a.P_ALARM: (0.6, 0.65, 0.7), a.P_REST: (0.15, 0.25), a.P_W_WIN: (0.0, 1.0),
+            a.P_OVER: (8.0, 64.0), a.P_BINS: (8.0, 10.0)}
+    points = [a.DEFAULT_PARAMS.copy()]
+    for k, values in axes.items():
+        points = [_with(p, k, v) for p in points for v in values]
+    return points
+
+
 def _with(p: np.ndarray, k: int, v: float) -> np.ndarray:
     q = p.copy()
     q[k] = v
@@ -291,16 +322,16 @@ class CrossValidation:
     in_sample_index: int
 
 
-def cross_validate(files: list[DataFile], cost: dict[str, float],
-                   progress: bool = False) -> tuple[CrossValidation, list[np.ndarray]]:
+def cross_validate(files: list[DataFile], cost: dict[str, float], progress: bool = False,
+                   detector: str = "surprise") -> tuple[CrossValidation, list[np.ndarray]]:
     """Leave one NAB category out: for each category, the grid point (and the threshold) best on
     the other categories detects on the held-out one. The held-out detections of all folds are
     then scored together as one corpus, exactly as a single detector would be."""
-    points = grid()
+    points = ctx_grid() if detector == "ctx" else grid()
     runs = []
     t0 = time.perf_counter()
     for i, p in enumerate(points):
-        runs.append(detect_corpus(files, p))
+        runs.append(detect_corpus(files, p, detector))
         if progress:
             print(f"  grid point {i + 1}/{len(points)}, {time.perf_counter() - t0:.0f} s",
                   end="\r", file=sys.stderr, flush=True)
@@ -342,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nab", type=Path, default=DEFAULT_NAB, help="NAB tree (data/, labels/, config/)")
     ap.add_argument("--results", type=Path, help="also write NAB results CSVs under this folder")
     ap.add_argument("--per-file", action="store_true", help="print each file's standard score")
+    ap.add_argument("--detector", choices=DETECTORS, default="surprise",
+                    help="surprise: gateway/kernels/anomaly.py; ctx: gateway/kernels/anomaly_ctx.py")
     args = ap.parse_args(argv)
     if not (args.nab / "labels" / "combined_windows.json").exists():
         ap.error(f"no NAB tree at {args.nab} (expected labels/combined_windows.json): use --nab")
@@ -353,20 +386,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(files)} files, {n} rows, {sum(len(f.windows) for f in files)} windows, "
           f"{len({category(f.name) for f in files})} categories")
     t0 = time.perf_counter()
-    cv, points = cross_validate(files, std, progress=True)
+    print(f"detector: {args.detector}")
+    cv, points = cross_validate(files, std, progress=True, detector=args.detector)
     print(f"parameter search: {len(points)} grid points x {len(files)} files in "
           f"{time.perf_counter() - t0:.1f} s (incl. compile)")
     for c, i, thr, sc in cv.folds:
         print(f"  held out {c:24s} grid point {i:2d}  threshold {thr:.4f}  score {sc:7.2f}")
-    from gateway.kernels.anomaly import DEFAULT_PARAMS
-
+    defaults = default_params(args.detector)
     picks = [i for _c, i, _thr, _s in cv.folds]
     most = max(set(picks), key=picks.count)
     print(f"grid point picked by most folds: {most} ({picks.count(most)} of {len(picks)}); "
           f"in-sample best: {cv.in_sample_index}")
-    if not np.array_equal(points[most], DEFAULT_PARAMS):
+    if not np.array_equal(points[most], defaults):
         print(f"note: the defaults are not the grid point most folds pick {points[most].tolist()}")
-    scores = detect_corpus(files)
+    scores = detect_corpus(files, defaults, args.detector)
     rows = [("machimori, cross-validated", {"standard": cv.score}),
             ("machimori, defaults (in-sample)",
              {k: normalised_score(files, scores, v["CostMatrix"])[0] for k, v in profiles.items()})]
