@@ -207,11 +207,10 @@ def corpus_score(files: list[DataFile], scores: dict[str, np.ndarray], cost: dic
                                     float(len(counted)), cost["fnWeight"],
                                     -np.inf if threshold is None else threshold,
                                     threshold is not None)
-    low_thr = None if math.isnan(low_thr) else low_thr
     if middle and threshold is None:
         # Every threshold in (low_thr, best_thr] scores the best; the middle is the least tied
         # to these files' exact scores (what a threshold carried to other files needs).
-        return best, (best_thr + (low_thr or 0.0)) / 2, len(counted)
+        return best, (best_thr + (0.0 if math.isnan(low_thr) else low_thr)) / 2, len(counted)
     return best, best_thr, len(counted)
 
 
