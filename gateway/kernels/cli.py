@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "(score in [0, 1]), the format of NAB's results files.")
     d.add_argument("--csv", required=True, help="input CSV with a timestamp,value header")
     d.add_argument("--out", help="output CSV (default: standard output)")
+    d.add_argument("--detector", choices=("surprise", "ctx"), default="surprise",
+                   help="surprise: the gateway's live detector (tail probabilities and an "
+                   "HTM-style likelihood, the default); ctx: contextual novelty (docs/kernels.md)")
     d.set_defaults(func=run_detect)
 
     from machimori.cli import subgroup
@@ -79,7 +82,7 @@ def _open_out(path: str | None) -> IO[str]:
 def run_detect(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from gateway.kernels.anomaly import DEFAULT_PARAMS, P_PROBATION, detect_series, file_probation
+    from gateway.kernels import anomaly, anomaly_ctx
 
     stamps: list[str] = []
     local: list[float] = []
@@ -114,9 +117,12 @@ def run_detect(args: argparse.Namespace) -> int:
             stamps.append(row[0].strip())
             local.append(wall.timestamp())
             values.append(v)
-    params = DEFAULT_PARAMS.copy()
-    params[P_PROBATION] = file_probation(len(values))  # a whole file: NAB's rule
-    scores = detect_series(np.array(local), np.array(values), params)
+    kernel = anomaly_ctx if getattr(args, "detector", "surprise") == "ctx" else anomaly
+    params = kernel.DEFAULT_PARAMS.copy()
+    # a whole file: NAB's rule (the contextual detector needs at least 10 readings to learn)
+    params[kernel.P_PROBATION] = max(10.0 if kernel is anomaly_ctx else 0.0,
+                                     anomaly.file_probation(len(values)))
+    scores = kernel.detect_series(np.array(local), np.array(values), params)
     out = _open_out(args.out)
     try:
         w = csv.writer(out, lineterminator="\n")
