@@ -111,7 +111,13 @@ def read_events(db: Path) -> list[Reported]:
 
 
 def read_alerts(db: Path) -> list[Reported] | None:
-    """Alerts from the alert engine's table, when this database has one (None otherwise)."""
+    """Alerts from the alert engine's table, when this database has one (None otherwise).
+
+    An alert is dated and named by the event that opened it (its log's "opened" row names the
+    event: "<kind> <id>"): the engine runs on the collector's clock, which in a demo or a replay
+    is not the sim's, and its causes group kinds ("inactivity" for no_sign_of_life) that the
+    truth file names by event kind. An alert whose opening event is not in the store (or one
+    opened by no event, a gateway going offline) keeps its cause and opening time."""
     con = _open(db)
     try:
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -123,6 +129,16 @@ def read_alerts(db: Path) -> list[Reported] | None:
         ts = next((c for c in ("opened_at", "ts", "created_at") if c in cols), None)
         if kind is None or ts is None or "device" not in cols:
             return None
+        if table == "watch_alerts" and {"watch_alert_log", "events"} <= names:
+            rows = con.execute(
+                "SELECT a.cause, a.device, a.opened_at, e.kind, e.device, e.ts FROM watch_alerts a"
+                " LEFT JOIN watch_alert_log l ON l.alert = a.id AND l.action = 'opened'"
+                " LEFT JOIN events e ON e.id = substr(l.note, instr(l.note, ' ') + 1)"
+                " ORDER BY a.id").fetchall()
+            out = [Reported(str(ek), str(ed or ""), float(et)) if ek is not None
+                   else Reported(str(k), str(d or ""), float(t))
+                   for k, d, t, ek, ed, et in rows]
+            return sorted(out, key=lambda r: r.ts)
         rows = con.execute(f"SELECT {kind}, device, {ts} FROM {table} ORDER BY {ts}").fetchall()
     finally:
         con.close()

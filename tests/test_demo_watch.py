@@ -114,6 +114,16 @@ def test_demo_sends_sos_fall_wandering_and_no_life_sms(tmp_path: Path) -> None:
         to_family = [m for m in msgs if m["to"] == f"+8180{w:08d}"]
         assert any(CAUSES_JA["night_wandering"] in m["body"] for m in to_family)
         assert any("SMS →" in ln for ln in lines)  # the console shows who was told
+        # `sim score` judges the alerts on the sim's clock and by the events that opened them:
+        # every alert the SMS were about is a finding, none a false alarm.
+        r = subprocess.run([sys.executable, "-m", "machimori.cli", "sim", "score", "--truth",
+                            str(data / "truth.jsonl"), "--db", str(data / "collector.sqlite"),
+                            "--json"], capture_output=True, text=True, timeout=120, check=True)
+        alerts = json.loads(r.stdout)["alerts"]
+        for kind in ("sos", "fall", "wandering", "no_life"):
+            assert alerts["truth"][kind]["found"] >= 1, (kind, alerts["truth"])
+        for kind in ("sos", "fall", "night_wandering", "no_sign_of_life"):
+            assert alerts["reported"][kind]["false"] == 0, (kind, alerts["reported"])
     finally:
         if p.poll() is None:
             p.send_signal(signal.SIGINT)
