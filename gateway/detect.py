@@ -34,6 +34,14 @@ def event(kind: str, device: str, ts: float, **data: Any) -> dict[str, Any]:
     return {"kind": kind, "device": device, "ts": ts, "priority": PRIORITY[kind], "data": data}
 
 
+# The spike test's smallest deviation per channel, °C. Air: about the SHT4x's repeatability, so
+# a spike is at least 6 × 0.05 = 0.3 °C off a noiseless trend. Surface: the MLX90614's ±0.5 °C
+# accuracy, and a spot of ground that the sun reaches warms by more than a degree a minute after
+# hours of near-flat readings — a real change, not a sensor fault; a surface spike must be at
+# least 3 °C off the trend.
+SENSOR_NOISE_C = {"air": 0.05, "surface": 0.5}
+
+
 class HeatDetectors:
     def __init__(self, devices: list[Device], settings: WatchSettings):
         n = len(devices)
@@ -74,7 +82,7 @@ class HeatDetectors:
                     continue  # no surface sensor fitted: nothing to judge
                 st_ch = self.fault_state[ch][row]
                 flags |= int(np.bitwise_or.reduce(faults.fault_flags(
-                    x, -40.0, 85.0, 30, 6.0, 0.05, st_ch), initial=0))
+                    x, -40.0, 85.0, 30, 6.0, 0.05, st_ch, SENSOR_NOISE_C[ch]), initial=0))
             names = frozenset(n for bit, n in FAULT_NAMES if flags & bit)
             if input_faults and row in input_faults:
                 names |= input_faults[row]

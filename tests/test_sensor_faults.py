@@ -87,3 +87,41 @@ def test_a_snapshot_from_before_the_spike_counter_restores(tmp_path: Path) -> No
     assert state.load_into(q, path) == "restored"
     air = q.heat_detect.fault_state["air"][0]
     assert air[faults.F_N] == 6 and air[faults.F_SPIKES] == 0
+
+
+def test_a_smooth_trend_that_steepens_is_not_a_spike_but_a_jump_is() -> None:
+    """A noiseless warm-up whose slope steps from 0.03 to 0.16 °C a minute (a node coming into
+    the sun, seen on the sim's truth as a false 'spike') is not a spike; a 5 °C jump is."""
+    from gateway.detect import SENSOR_NOISE_C
+
+    x = np.concatenate([30 + 0.03 * np.arange(120), 33.57 + 0.16 * np.arange(1, 30)])
+    st = faults.new_fault_state()[0]
+    f = faults.fault_flags(x, -40.0, 85.0, 30, 6.0, 0.05, st, SENSOR_NOISE_C["air"])
+    assert not (f & faults.SPIKE).any()
+    y = 30 + 0.03 * np.arange(120)
+    y[100] += 5.0
+    g = faults.fault_flags(y, -40.0, 85.0, 30, 6.0, 0.05, faults.new_fault_state()[0],
+                           SENSOR_NOISE_C["air"])
+    assert np.flatnonzero(g & faults.SPIKE).tolist() == [100]
+
+
+def test_the_sun_reaching_a_shaded_spot_of_ground_is_not_a_surface_spike() -> None:
+    """Seen on the sim's truth: a node's surface reading flat for hours (34.8 °C, ±0.03), then
+    +1.1–1.3 °C a minute as the shadow leaves. The noise floor of the MLX90614 keeps that from
+    being a 'spike'; a reading 10 °C off still is one."""
+    from gateway.detect import SENSOR_NOISE_C
+
+    rng = np.random.default_rng(6)
+    flat = 34.8 + np.round(rng.normal(0, 0.02, 180), 2)
+    sun = 34.8 + 1.2 * np.arange(1, 16)
+    x = np.concatenate([flat, sun])
+    f = faults.fault_flags(x, -40.0, 85.0, 30, 6.0, 0.05, faults.new_fault_state()[0],
+                           SENSOR_NOISE_C["surface"])
+    assert not (f & faults.SPIKE).any()
+    without = faults.fault_flags(x, -40.0, 85.0, 30, 6.0, 0.05, faults.new_fault_state()[0])
+    assert (without & faults.SPIKE).any()  # what the gateway raised before the floor
+    y = flat.copy()
+    y[120] = 44.8
+    g = faults.fault_flags(y, -40.0, 85.0, 30, 6.0, 0.05, faults.new_fault_state()[0],
+                           SENSOR_NOISE_C["surface"])
+    assert np.flatnonzero(g & faults.SPIKE).tolist() == [120]

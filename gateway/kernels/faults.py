@@ -11,9 +11,10 @@ import numpy as np
 from numba import njit
 
 OUT_OF_RANGE, STUCK, SPIKE, DROPOUT = 1, 2, 4, 8
-# per-sensor streaming state: last value, run length of that value, EWMA mean, EWMA |dev|, n,
-# consecutive spikes (a run of them is a new level, not a spike)
-F_LAST, F_RUN, F_MEAN, F_DEV, F_N, F_SPIKES = range(6)
+# per-sensor streaming state: last value, run length of that value, last good value (the last
+# reading that was not a spike), EWMA of |step| between good readings, n, consecutive spikes
+# (a run of them is a new level, not a spike)
+F_LAST, F_RUN, F_GOOD, F_STEP, F_N, F_SPIKES = range(6)
 FAULT_STATE_SIZE = 6
 # consecutive spikes after which the sensor is taken to read a new level and learning resumes
 SHIFT_AFTER = 5
@@ -27,18 +28,27 @@ def new_fault_state(n_sensors: int = 1) -> np.ndarray:
 
 @njit(cache=True)
 def fault_flags(x: np.ndarray, lo: float, hi: float, stuck_after: int, spike_k: float,
-                alpha: float, st: np.ndarray) -> np.ndarray:
+                alpha: float, st: np.ndarray, min_step: float = 1e-9) -> np.ndarray:
     """Flags for consecutive readings of one sensor; `st` (FAULT_STATE_SIZE floats) carries over.
 
     Plain reading: NaN → DROPOUT; outside [lo, hi] → OUT_OF_RANGE (and not learnt from);
-    the same value `stuck_after` times in a row → STUCK; |x − mean| > spike_k·dev (EWMA mean
-    and mean absolute deviation, after 30 readings) → SPIKE, and spikes do not move the mean.
+    the same value `stuck_after` times in a row → STUCK.
 
-    Two things must not teach the spike test a false "normal": a stuck run is not learnt from
-    (its zero deviation would make every later change a spike), and SHIFT_AFTER spikes in a row
-    are a new level (a sensor back from being stuck, a node moved into the sun): the mean jumps
-    to it and the deviation is widened to the step's size, so the next ordinary change is not
-    a spike; only the step's first SHIFT_AFTER − 1 readings are flagged.
+    SPIKE is a step test (as in meteorological quality control): a reading that differs from
+    the last good reading by more than `spike_k` × the usual step between good readings (an
+    EWMA of |step| with weight `alpha`, never less than `min_step`, the sensor's own noise;
+    judged after 30 readings). A spike is not learnt from, so the reading after a lone wild
+    one is compared with the last good one again and is not a spike. A trend, however steep,
+    is not a spike once its steps are usual; a change of slope (a node coming into the sun, the
+    ground warming a degree a minute when the shadow leaves) is one only if its first step is
+    `spike_k` usual steps. A deviation from a lagging mean would call a steady ramp a spike.
+
+    Two things must not teach the test a false "normal": a repeated value is not learnt from (a
+    stuck run's zero steps would make every later change a spike; a slow signal's repeats at the
+    sensor's resolution are what `min_step` stands for), and SHIFT_AFTER spikes in a row are a new
+    level (a sensor back from being stuck): the last good value jumps to it and the usual step
+    widens to the jump's share, so the next ordinary change is not a spike; only the step's
+    first SHIFT_AFTER − 1 readings are flagged.
     """
     out = np.zeros(x.shape[0], dtype=np.int64)
     for i in range(x.shape[0]):
@@ -58,21 +68,21 @@ def fault_flags(x: np.ndarray, lo: float, hi: float, stuck_after: int, spike_k: 
         if st[F_RUN] >= stuck_after:
             f |= STUCK
         if st[F_N] == 0:
-            st[F_MEAN] = v
-        d = v - st[F_MEAN]
-        if st[F_N] >= 30 and abs(d) > spike_k * max(st[F_DEV], 1e-9):
+            st[F_GOOD] = v
+        d = v - st[F_GOOD]
+        if st[F_N] >= 30 and abs(d) > spike_k * max(st[F_STEP], min_step):
             st[F_SPIKES] += 1.0
             if st[F_SPIKES] < SHIFT_AFTER:
                 f |= SPIKE
             else:  # a level, not a spike: learn it
-                st[F_MEAN] = v
-                st[F_DEV] = max(st[F_DEV], abs(d) / spike_k)
+                st[F_GOOD] = v
+                st[F_STEP] = max(st[F_STEP], abs(d) / spike_k)
                 st[F_SPIKES] = 0.0
         else:
             st[F_SPIKES] = 0.0
-            if st[F_RUN] < stuck_after:
-                st[F_MEAN] += alpha * d
-                st[F_DEV] += alpha * (abs(d) - st[F_DEV])
+            st[F_GOOD] = v
+            if d != 0.0:  # a repeated value says nothing of the sensor's usual step
+                st[F_STEP] += alpha * (abs(d) - st[F_STEP])
         st[F_N] += 1.0
         out[i] = f
     return out
