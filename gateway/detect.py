@@ -77,6 +77,8 @@ class HeatDetectors:
         for k, row in enumerate(rows):
             d = self.devices[row]
             flags = 0
+            if self.silent_prev[row]:  # back after silence: its last reading is hours old
+                self.reanchor([row])
             for ch, x in (("air", air[k]), ("surface", surface[k])):
                 if ch == "surface" and not np.isfinite(x).any():
                     continue  # no surface sensor fitted: nothing to judge
@@ -104,6 +106,12 @@ class HeatDetectors:
             state[row] = {"sun": SUN_NAMES[int(st[k])], "faults": sorted(names),
                           "hot_spot": bool(hot[k])}
         return state, events
+
+    def reanchor(self, rows: list[int] | None = None) -> None:
+        """The spike test steps from each node's last good reading; after a gap that reading is
+        too old (a sensor back from the dead, a gateway back from an outage)."""
+        for st in self.fault_state.values():
+            faults.reanchor(st, rows)
 
     def silence(self, now: float, unavailable: list[int]) -> list[dict[str, Any]]:
         """Events for heat nodes that just became unavailable (interval learnt per device)."""

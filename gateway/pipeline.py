@@ -265,6 +265,7 @@ class Pipeline:
             return
         outage = now - max(self._window_start, max(self.last_seen.values(), default=0.0))
         if outage > self.interval:
+            self.heat_detect.reanchor()  # a node's last reading before the outage is stale
             self.tag_watch.shift(outage)
             self.meter_watch.shift(outage)
             self.presence.shift(outage)

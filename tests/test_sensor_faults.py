@@ -125,3 +125,40 @@ def test_the_sun_reaching_a_shaded_spot_of_ground_is_not_a_surface_spike() -> No
     g = faults.fault_flags(y, -40.0, 85.0, 30, 6.0, 0.05, faults.new_fault_state()[0],
                            SENSOR_NOISE_C["surface"])
     assert np.flatnonzero(g & faults.SPIKE).tolist() == [120]
+
+
+def test_a_node_back_from_an_hour_of_silence_is_not_a_spike(tmp_path: Path) -> None:
+    """Seen on the sim's truth: a node dead for an hour came back 1.5 °C warmer and its first
+    reading was called a spike (it stepped from the reading an hour old)."""
+    p = Pipeline(config())
+    t = T0
+    rng = np.random.default_rng(8)
+    faults_seen: list[list[str]] = []
+    for _ in range(60):
+        summary, _ = window(p, t, [(round(30.0 + rng.normal(0, 0.02), 2), 60.0, 50_000.0)] * 6,
+                            tmp_path)
+        faults_seen.append(summary["state"]["faults"])
+        t += 60
+    gone = t + 3600
+    p.tick(gone)  # an hour without a word: the node is declared silent
+    assert p.heat_detect.silent_prev[0]
+    summary, events = window(p, gone, [(31.5, 60.0, 50_000.0)] * 6, tmp_path)
+    assert summary["state"]["faults"] == [] and not [
+        e for e in events if e["kind"] == "sensor_fault"]
+    assert faults_seen == [[]] * 60
+
+
+def test_a_gateway_back_from_an_outage_does_not_call_every_node_a_spike(tmp_path: Path) -> None:
+    p = Pipeline(config())
+    t = T0
+    for _ in range(40):
+        window(p, t, [(30.0 + 0.01 * (t - T0) / 60, 60.0, 50_000.0)] * 6, tmp_path)
+        t += 60
+    path = tmp_path / state.FILE
+    state.save(path, state.snapshot(p))
+    q = Pipeline(config())
+    assert state.load_into(q, path) == "restored"
+    back = t + 3 * 3600  # three hours off; the afternoon is 2 °C warmer
+    q.resume(back)
+    summary, _ = window(q, back, [(32.4, 60.0, 50_000.0)] * 6, tmp_path)
+    assert "spike" not in summary["state"]["faults"]

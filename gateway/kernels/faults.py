@@ -67,8 +67,8 @@ def fault_flags(x: np.ndarray, lo: float, hi: float, stuck_after: int, spike_k: 
         st[F_LAST] = v
         if st[F_RUN] >= stuck_after:
             f |= STUCK
-        if st[F_N] == 0:
-            st[F_GOOD] = v
+        if st[F_N] == 0 or math.isnan(st[F_GOOD]):
+            st[F_GOOD] = v  # the first reading, or the first after a gap (`reanchor`)
         d = v - st[F_GOOD]
         if st[F_N] >= 30 and abs(d) > spike_k * max(st[F_STEP], min_step):
             st[F_SPIKES] += 1.0
@@ -86,6 +86,16 @@ def fault_flags(x: np.ndarray, lo: float, hi: float, stuck_after: int, spike_k: 
         st[F_N] += 1.0
         out[i] = f
     return out
+
+
+def reanchor(st: np.ndarray, rows: list[int] | None = None) -> None:
+    """After a gap (a node back from silence, a gateway back from an outage) the last good
+    reading is too old to step from: the next reading of these sensors (all when `rows` is
+    None; `st` is one sensor's state or a table of them) becomes the new one, whatever it is."""
+    if rows is None:
+        st[..., F_GOOD] = np.nan
+    else:
+        st[rows, F_GOOD] = np.nan
 
 
 @njit(cache=True)
