@@ -161,6 +161,13 @@ def test_a_coarse_pulse_meter_is_judged_over_longer_spans(tmp_path: Path) -> Non
     assert events == []
 
 
+def routeb_cfg(data_dir: Path) -> GatewayConfig:
+    """One household's meter read over Route-B (E7 each minute), 60-second windows."""
+    return GatewayConfig(id="gw-01", data_dir=data_dir, summary_interval_s=60.0,
+                         devices=(Device(id="meter-001", kind="meter", household="hh-1"),),
+                         watch=SETTINGS)
+
+
 def routeb_events(p: Pipeline, power: np.ndarray, start: float, until: float) -> list[dict]:
     """A Route-B meter read once a minute: E7 (instantaneous W, what the watch judges) and E0
     in 0.1 kWh steps."""
@@ -180,9 +187,7 @@ def routeb_events(p: Pipeline, power: np.ndarray, start: float, until: float) ->
 def test_routeb_household_stops_and_no_sign_of_life_fires_once() -> None:
     days = 6.0
     power = household_w(days, STOP_AT, seed=8)
-    cfg = GatewayConfig(id="gw-01", data_dir=Path("/nonexistent"), summary_interval_s=60.0,
-                        devices=(Device(id="meter-001", kind="meter", household="hh-1"),),
-                        watch=SETTINGS)
+    cfg = routeb_cfg(Path("/nonexistent"))
     p = Pipeline(cfg)
     assert routeb_events(p, power, MIDNIGHT, STOP_AT) == []
     events = routeb_events(p, power, STOP_AT, MIDNIGHT + days * DAY)
@@ -197,9 +202,7 @@ def test_restart_mid_span_judges_as_if_never_stopped(tmp_path: Path) -> None:
     stops at 23:17 and starts again raises the same alarm at the same minute as one that ran on."""
     days = 6.0
     power = household_w(days, STOP_AT, seed=11)
-    cfg = GatewayConfig(id="gw-01", data_dir=tmp_path, summary_interval_s=60.0,
-                        devices=(Device(id="meter-001", kind="meter", household="hh-1"),),
-                        watch=SETTINGS)
+    cfg = routeb_cfg(tmp_path)
     whole = Pipeline(cfg)
     expected = routeb_events(whole, power, MIDNIGHT, MIDNIGHT + days * DAY)
     assert [e["kind"] for e in expected].count("no_sign_of_life") == 1
@@ -258,9 +261,7 @@ def test_a_gateway_that_restarts_often_still_judges_activity(tmp_path: Path) -> 
     day raises nothing, and the household that stops is still found."""
     days = 6.0
     power = household_w(days, STOP_AT, seed=13)
-    cfg = GatewayConfig(id="gw-01", data_dir=tmp_path, summary_interval_s=60.0,
-                        devices=(Device(id="meter-001", kind="meter", household="hh-1"),),
-                        watch=SETTINGS)
+    cfg = routeb_cfg(tmp_path)
     p = Pipeline(cfg)
     learnt = MIDNIGHT + LEARN_DAYS * DAY
     events = routeb_events(p, power, MIDNIGHT, learnt)
