@@ -144,7 +144,10 @@ def _sweep_rows(n_rows: int, windows: list[tuple[int, int]], tp_w: float,
     return sweep, win_id, scorable
 
 
-@njit(cache=True)
+# Not cached: this file is loaded under several module names (run as a script, imported by the
+# tests as `bench_nab`, by other scripts as `nab`), and numba's on-disk cache, keyed by the file,
+# cannot rebuild a function cached under another module's name (ModuleNotFoundError).
+@njit
 def _scan(s: np.ndarray, sweep: np.ndarray, win: np.ndarray, n_windows: int, n_counted: float,
           fn_w: float, threshold: float, fixed: bool) -> tuple[float, float, float]:
     """Walk the rows from the highest score down (s sorted descending; sweep and win in the same
