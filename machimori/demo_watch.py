@@ -18,18 +18,14 @@ FAMILY_USER = "family-003"  # person-003 presses SOS early in every demo town
 
 def set_policies(db: Any, speed: float) -> None:
     """Every severity's default chain, its waits in simulated time (divided by `speed`)."""
-    import json
-
-    from collector.watch.engine import DEFAULT_POLICIES
+    from collector.watch.engine import DEFAULT_POLICIES, Policy, Step
+    from collector.watch.state import save_policy
 
     db.begin()
     try:
         for sev, pol in sorted(DEFAULT_POLICIES.items()):
-            steps = [(s.tier, s.wait_s / speed) for s in pol.steps]
-            db.execute("INSERT INTO watch_policies (severity, steps, renotify_s, ask_s) "
-                       "VALUES (?,?,?,?) ON CONFLICT (severity) DO UPDATE SET steps="
-                       "excluded.steps, renotify_s=excluded.renotify_s, ask_s=excluded.ask_s",
-                       (sev, json.dumps(steps), pol.renotify_s / speed, pol.ask_s / speed))
+            save_policy(db, sev, Policy(tuple(Step(s.tier, s.wait_s / speed) for s in pol.steps),
+                                        pol.renotify_s / speed, pol.ask_s / speed))
         db.commit()
     except BaseException:
         db.rollback()

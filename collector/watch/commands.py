@@ -172,9 +172,9 @@ def _rekey(args: argparse.Namespace) -> int:
 
 
 def _policy(args: argparse.Namespace) -> int:
-    import json
-
+    from .engine import Policy, Step
     from .people import WatchError
+    from .state import save_policy
 
     def fn(db: Any, keys: Any) -> str:
         try:
@@ -186,9 +186,7 @@ def _policy(args: argparse.Namespace) -> int:
             raise WatchError("--steps: tiers 1–4 with positive waits")
         if args.renotify <= 0 or args.ask < 0:
             raise WatchError("--renotify must be positive and --ask not negative")
-        db.execute("INSERT INTO watch_policies (severity, steps, renotify_s, ask_s) "
-                   "VALUES (?,?,?,?) ON CONFLICT (severity) DO UPDATE SET "
-                   "steps=excluded.steps, renotify_s=excluded.renotify_s, ask_s=excluded.ask_s",
-                   (args.severity, json.dumps(steps), args.renotify, args.ask))
+        save_policy(db, args.severity, Policy(tuple(Step(t, w) for t, w in steps),
+                                              args.renotify, args.ask))
         return f"severity {args.severity}: " + " → ".join(f"tier {t} ({w:g} s)" for t, w in steps)
     return _run(args, fn)

@@ -87,6 +87,15 @@ def _alert(r: Any) -> Alert:
     return a
 
 
+def save_policy(db: Database, severity: int, policy: Policy) -> None:
+    """Store (or replace) the escalation policy of one severity; `load` reads it back."""
+    db.execute("INSERT INTO watch_policies (severity, steps, renotify_s, ask_s) "
+               "VALUES (?,?,?,?) ON CONFLICT (severity) DO UPDATE SET "
+               "steps=excluded.steps, renotify_s=excluded.renotify_s, ask_s=excluded.ask_s",
+               (severity, json.dumps([(st.tier, st.wait_s) for st in policy.steps]),
+                policy.renotify_s, policy.ask_s))
+
+
 def load(db: Database, settings: Settings, now: float) -> Engine:
     alerts = [_alert(r) for r in db.execute(
         "SELECT * FROM watch_alerts WHERE state <> 'resolved'").fetchall()]
