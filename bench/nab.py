@@ -245,31 +245,14 @@ def _bounds(files: list[DataFile], cost: dict[str, float]) -> tuple[float, float
     return _BOUNDS[key]
 
 
-DETECTORS = ("surprise", "ctx")
-
-
-def default_params(detector: str = "surprise") -> np.ndarray:
-    if detector == "ctx":
-        from gateway.kernels.anomaly_ctx import DEFAULT_PARAMS
-    else:
-        from gateway.kernels.anomaly import DEFAULT_PARAMS
-    return DEFAULT_PARAMS
-
-
 def detect_corpus(files: list[DataFile], params: np.ndarray | None = None,
                   detector: str = "surprise") -> dict[str, np.ndarray]:
-    """Scores of one detector over every file, from a fresh state per file. Each detector is
-    told the file's probationary length, as NAB tells every detector."""
-    if detector == "ctx":
-        from gateway.kernels.anomaly_ctx import P_PROBATION, detect_series
-    else:
-        from gateway.kernels.anomaly import P_PROBATION, detect_series  # type: ignore[assignment]
-    p = (default_params(detector) if params is None else params).copy()
-    out = {}
-    for f in files:
-        p[P_PROBATION] = probation_length(len(f.values))  # what NAB tells every detector
-        out[f.name] = detect_series(f.timestamps.astype(np.int64).astype(np.float64), f.values, p)
-    return out
+    """Scores of one detector over every file, from a fresh state per file, each told the
+    file's probationary length (gateway/kernels/detectors.py)."""
+    from gateway.kernels.detectors import detect_file
+
+    return {f.name: detect_file(detector, f.timestamps.astype(np.int64).astype(np.float64),
+                                f.values, params) for f in files}
 
 
 def published_scores(nab: Path, files: list[DataFile], folder: str) -> dict[str, np.ndarray]:
@@ -286,24 +269,17 @@ def category(name: str) -> str:
     return name.split("/")[0]
 
 
-def grid() -> list[np.ndarray]:
-    """The parameter grid the search walks (docs/kernels.md states it): every combination."""
-    from gateway.kernels import anomaly as a
+def grid(detector: str = "surprise") -> list[np.ndarray]:
+    """The parameter grid the search walks for a detector (docs/kernels.md states both): every
+    combination of its axes, from its defaults."""
+    from gateway.kernels.detectors import KERNELS
 
-    axes = {a.P_ALARM: (0.25, 0.3, 0.35), a.P_SUPPRESS: (0.1, 0.15, 0.2), a.P_LIK_K: (16.0, 32.0),
-            a.P_MIN_SD: (0.001, 0.01), a.P_A_SLOW: (0.01, 0.03)}
-    points = [a.DEFAULT_PARAMS.copy()]
-    for k, values in axes.items():
-        points = [_with(p, k, v) for p in points for v in values]
-    return points
-
-
-def ctx_grid() -> list[np.ndarray]:
-    """The contextual detector's grid (docs/kernels.md states it): every combination."""
-    from gateway.kernels import anomaly_ctx as a
-
-    axes = {a.P_ALARM: (0.6, 0.65, 0.7), a.P_REST: (0.15, 0.25), a.P_W_WIN: (0.0, 1.0),
-            a.P_OVER: (8.0, 64.0), a.P_BINS: (8.0, 10.0)}
+    a = KERNELS[detector]
+    axes = ({a.P_ALARM: (0.25, 0.3, 0.35), a.P_SUPPRESS: (0.1, 0.15, 0.2),
+             a.P_LIK_K: (16.0, 32.0), a.P_MIN_SD: (0.001, 0.01), a.P_A_SLOW: (0.01, 0.03)}
+            if detector == "surprise" else
+            {a.P_ALARM: (0.6, 0.65, 0.7), a.P_REST: (0.15, 0.25), a.P_W_WIN: (0.0, 1.0),
+             a.P_OVER: (8.0, 64.0), a.P_BINS: (8.0, 10.0)})
     points = [a.DEFAULT_PARAMS.copy()]
     for k, values in axes.items():
         points = [_with(p, k, v) for p in points for v in values]
@@ -329,7 +305,7 @@ def cross_validate(files: list[DataFile], cost: dict[str, float], progress: bool
     """Leave one NAB category out: for each category, the grid point (and the threshold) best on
     the other categories detects on the held-out one. The held-out detections of all folds are
     then scored together as one corpus, exactly as a single detector would be."""
-    points = ctx_grid() if detector == "ctx" else grid()
+    points = grid(detector)
     runs = []
     t0 = time.perf_counter()
     for i, p in enumerate(points):
@@ -375,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nab", type=Path, default=DEFAULT_NAB, help="NAB tree (data/, labels/, config/)")
     ap.add_argument("--results", type=Path, help="also write NAB results CSVs under this folder")
     ap.add_argument("--per-file", action="store_true", help="print each file's standard score")
-    ap.add_argument("--detector", choices=DETECTORS, default="surprise",
+    ap.add_argument("--detector", choices=("surprise", "ctx"), default="surprise",
                     help="surprise: gateway/kernels/anomaly.py; ctx: gateway/kernels/anomaly_ctx.py")
     args = ap.parse_args(argv)
     if not (args.nab / "labels" / "combined_windows.json").exists():
@@ -394,7 +370,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{time.perf_counter() - t0:.1f} s (incl. compile)")
     for c, i, thr, sc in cv.folds:
         print(f"  held out {c:24s} grid point {i:2d}  threshold {thr:.4f}  score {sc:7.2f}")
-    defaults = default_params(args.detector)
+    from gateway.kernels.detectors import KERNELS
+
+    defaults = KERNELS[args.detector].DEFAULT_PARAMS
     picks = [i for _c, i, _thr, _s in cv.folds]
     most = max(set(picks), key=picks.count)
     print(f"grid point picked by most folds: {most} ({picks.count(most)} of {len(picks)}); "

@@ -112,7 +112,7 @@ def test_cross_validation_holds_each_category_out(monkeypatch: pytest.MonkeyPatc
 
     points = [anomaly.DEFAULT_PARAMS.copy() for _ in range(2)]
     points[1][anomaly.P_WARM] = 1900  # never scores before row 1900: misses every window
-    monkeypatch.setattr(nab, "grid", lambda: points)
+    monkeypatch.setattr(nab, "grid", lambda detector="surprise": points)
     cv, got = nab.cross_validate(files, STANDARD)
     assert got is points
     assert [(c, i) for c, i, _thr, _s in cv.folds] == [("a", 0), ("b", 0)]

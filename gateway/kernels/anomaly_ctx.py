@@ -68,6 +68,9 @@ S_CHANGES = S_HIST + MAX_GRIDS * MAX_DEPTH
 STATE_SIZE = S_CHANGES + MAX_DEPTH
 
 
+MIN_PROBATION = 10  # readings: the fewest the scale can be learnt from
+
+
 def check_params(params: np.ndarray) -> np.ndarray:
     """The parameters as float64, or ValueError saying which one is out of range."""
     p = np.asarray(params, dtype=np.float64)
@@ -75,7 +78,7 @@ def check_params(params: np.ndarray) -> np.ndarray:
         raise ValueError(f"anomaly_ctx params: expected {N_PARAMS} values, got shape {p.shape}")
     if not np.isfinite(p).all():
         raise ValueError("anomaly_ctx params: every value must be finite")
-    rules = [(P_PROBATION, 10, 100_000, "probation"), (P_BINS, 2, 1000, "bins"),
+    rules = [(P_PROBATION, MIN_PROBATION, 100_000, "probation"), (P_BINS, 2, 1000, "bins"),
              (P_DEPTH, 1, MAX_DEPTH, "depth"), (P_HALF, 0, 1e12, "half"), (P_C0, 1e-6, 1e6, "c0"),
              (P_REST, 0, 100, "rest"), (P_ALARM, 0, 1, "alarm"), (P_TRIM, 0, 0.2, "trim"),
              (P_W_SLOT, 0, 10, "w_slot"), (P_SLOTS, 1, 1440, "slots"),

@@ -82,7 +82,7 @@ def _open_out(path: str | None) -> IO[str]:
 def run_detect(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from gateway.kernels import anomaly, anomaly_ctx
+    from gateway.kernels.detectors import detect_file
 
     stamps: list[str] = []
     local: list[float] = []
@@ -117,12 +117,7 @@ def run_detect(args: argparse.Namespace) -> int:
             stamps.append(row[0].strip())
             local.append(wall.timestamp())
             values.append(v)
-    kernel = anomaly_ctx if getattr(args, "detector", "surprise") == "ctx" else anomaly
-    params = kernel.DEFAULT_PARAMS.copy()
-    # a whole file: NAB's rule (the contextual detector needs at least 10 readings to learn)
-    params[kernel.P_PROBATION] = max(10.0 if kernel is anomaly_ctx else 0.0,
-                                     anomaly.file_probation(len(values)))
-    scores = kernel.detect_series(np.array(local), np.array(values), params)
+    scores = detect_file(args.detector, np.array(local), np.array(values))
     out = _open_out(args.out)
     try:
         w = csv.writer(out, lineterminator="\n")

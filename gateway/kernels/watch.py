@@ -178,14 +178,13 @@ def meter_watch(t: np.ndarray, power_w: np.ndarray, activity_w: float, high_w: f
 # latest moment of that hour, one value per day in a ring of TAG_DAYS days (routine[tag, hour,
 # day % TAG_DAYS]; routine_day[tag, pos] is the local day number the column holds, -1 empty). A
 # work day 8:00-18:30 writes 1 h into hour 8, 2 h into hour 9 ... 10.5 h into hour 18. What is
-# allowed at an hour is the TAG_ROUTINE_K-th largest of those days' values for that hour and the
-# one before (a routine is what happened on at least K days of the last TAG_DAYS, so one odd day
+# allowed at an hour is the second largest of those days' values for that hour and the
+# one before (a routine is what happened on at least two days of the last TAG_DAYS, so one odd day
 # teaches nothing), × margin, never less than the floor. Until TAG_READY_DAYS days are held, the
 # tag's longest gap at any hour (max_gap) stands in.
 TAG_DAYS = 14
 TAG_HOURS = 24
 TAG_READY_DAYS = 7
-TAG_ROUTINE_K = 2
 
 
 def new_tag_routine(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -209,10 +208,11 @@ def _day_column(routine: np.ndarray, routine_day: np.ndarray, k: int, day: float
 
 
 @njit(cache=True)
-def _kth_largest(routine: np.ndarray, routine_day: np.ndarray, k: int, h: int,
-                 today: float) -> float:
+def _second_largest(routine: np.ndarray, routine_day: np.ndarray, k: int, h: int,
+                    today: float) -> float:
+    """Tag k's second largest unheard time at hour h over the days held of the last TAG_DAYS."""
     a = 0.0  # largest
-    b = 0.0  # second largest (TAG_ROUTINE_K == 2)
+    b = 0.0  # second largest
     for p in range(TAG_DAYS):
         d = routine_day[k, p]
         if today - TAG_DAYS < d <= today:
@@ -221,7 +221,7 @@ def _kth_largest(routine: np.ndarray, routine_day: np.ndarray, k: int, h: int,
                 a, b = v, a
             elif v > b:
                 b = v
-    return b if TAG_ROUTINE_K == 2 else a
+    return b
 
 
 @njit(cache=True)
@@ -237,10 +237,17 @@ def tag_allowed(k: int, t_local: float, max_gap: np.ndarray, routine: np.ndarray
         base = max_gap[k]
     else:
         h = int((t_local - today * 86400.0) // 3600.0)
-        base = max(_kth_largest(routine, routine_day, k, h, today),
-                   _kth_largest(routine, routine_day, k, (h + TAG_HOURS - 1) % TAG_HOURS,
-                                today))
+        base = max(_second_largest(routine, routine_day, k, h, today),
+                   _second_largest(routine, routine_day, k, (h + TAG_HOURS - 1) % TAG_HOURS,
+                                   today))
     return max(margin * base, floor_s)
+
+
+@njit(cache=True)
+def _hour_end(cur: float, e: float, tz_offset_s: float) -> float:
+    """The end of the local hour that time `cur` is in, or `e` if that comes first: a gap is
+    judged and learnt hour by hour."""
+    return min((math.floor((cur + tz_offset_s) / 3600.0) + 1.0) * 3600.0 - tz_offset_s, e)
 
 
 @njit(cache=True)
@@ -253,7 +260,7 @@ def _gap_alarmed(k: int, s: float, e: float, tz_offset_s: float, max_gap: np.nda
     cur = s
     while cur < e:
         loc = cur + tz_offset_s
-        seg_end = min((math.floor(loc / 3600.0) + 1.0) * 3600.0 - tz_offset_s, e)
+        seg_end = _hour_end(cur, e, tz_offset_s)
         if seg_end - s > tag_allowed(k, loc, max_gap, routine, routine_day, margin, floor_s):
             return True
         cur = seg_end
@@ -267,7 +274,7 @@ def _learn_gap(k: int, s: float, e: float, tz_offset_s: float, routine: np.ndarr
     cur = s
     while cur < e:
         loc = cur + tz_offset_s
-        seg_end = min((math.floor(loc / 3600.0) + 1.0) * 3600.0 - tz_offset_s, e)
+        seg_end = _hour_end(cur, e, tz_offset_s)
         day = math.floor(loc / 86400.0)
         pos = _day_column(routine, routine_day, k, day)
         if pos >= 0:
